@@ -1,0 +1,28 @@
+# quantrac — `make demo` and `make test` do all set-up themselves (see README).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint bench soak clean
+
+setup:
+	@VENV=$(VENV) bash deploy/bootstrap.sh
+
+demo: setup
+	$(VENV)/bin/quantrac demo --out out
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy collector rules alerts reports simulator quantrac
+
+bench: setup
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+soak: setup
+	$(PY) -m pytest -q -m slow tests/reliability
+
+clean:
+	rm -rf $(VENV) out .quantrac .pytest_cache .mypy_cache .ruff_cache

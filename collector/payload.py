@@ -1,0 +1,202 @@
+"""The MQTT wire format of SPEC.md: topics, records, validation and encoding.
+
+Pure functions only: bytes + topic in, typed `Reading`s out, or a `PayloadError` whose message is
+the reason recorded in the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.errors import PayloadError
+
+TOPIC_PREFIX = "quantrac/v1"
+DATA_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/+/+/data"
+MAX_PAYLOAD_BYTES = 256 * 1024
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+STATUS_CODES = {"00": 0, "01": 1, "02": 2}
+# Epoch-millisecond timestamps outside this range are almost certainly seconds or garbage.
+_MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01
+_MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01
+_MAX_JSON_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """The ids carried by a data topic `quantrac/v1/<cluster>/<plant>/<station>/data`."""
+
+    cluster: str
+    plant: str
+    station: str
+
+    def __post_init__(self) -> None:
+        for name in ("cluster", "plant", "station"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+                raise PayloadError(f"bad {name} id {value!r} (must match {ID_PATTERN.pattern})")
+
+    @property
+    def data(self) -> str:
+        return f"{TOPIC_PREFIX}/{self.cluster}/{self.plant}/{self.station}/data"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One validated record of one station: time (UTC), values and non-`00` statuses."""
+
+    cluster: str
+    plant: str
+    station: str
+    ts: datetime
+    values: Mapping[str, float]
+    status: Mapping[str, int] = field(default_factory=dict)
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        Topic(self.cluster, self.plant, self.station)
+        if self.ts.tzinfo is None:
+            raise PayloadError("reading time must be timezone-aware")
+        for key, value in self.values.items():
+            if not KEY_PATTERN.fullmatch(key):
+                raise PayloadError(f"bad parameter key {key!r}")
+            if not math.isfinite(value):
+                raise PayloadError(f"non-finite value for {key!r}")
+        for key, code in self.status.items():
+            if code not in (1, 2):
+                raise PayloadError(f"bad status {code!r} for {key!r}")
+
+
+def parse_topic(topic: str) -> Topic:
+    """Split a data topic into its ids, or raise `PayloadError`."""
+    parts = topic.split("/")
+    if len(parts) != 6 or "/".join(parts[:2]) != TOPIC_PREFIX or parts[5] != "data":
+        raise PayloadError(f"not a data topic: {topic[:200]!r}")
+    return Topic(parts[2], parts[3], parts[4])
+
+
+def parse_message(topic: str, payload: bytes) -> list[Reading]:
+    """Validate one MQTT message (single record or array) into readings, all or nothing."""
+    ids = parse_topic(topic)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"payload too large: {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise PayloadError("JSON nested too deeply") from exc
+    except ValueError as exc:
+        raise PayloadError(f"bad JSON: {exc}") from exc
+    _check_depth(doc, 0)
+    records = doc if isinstance(doc, list) else [doc]
+    if not records:
+        raise PayloadError("empty record array")
+    return [_parse_record(ids, record, index) for index, record in enumerate(records)]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _check_depth(doc: Any, depth: int) -> None:
+    if depth > _MAX_JSON_DEPTH:
+        raise PayloadError("JSON nested too deeply")
+    if isinstance(doc, list):
+        for item in doc:
+            _check_depth(item, depth + 1)
+    elif isinstance(doc, dict):
+        for item in doc.values():
+            _check_depth(item, depth + 1)
+
+
+def _parse_record(ids: Topic, record: Any, index: int) -> Reading:
+    where = f"record {index}: "
+    if not isinstance(record, dict):
+        raise PayloadError(f"{where}expected an object, got {type(record).__name__}")
+    unknown = set(record) - {"ts", "seq", "values", "status"}
+    if unknown:
+        raise PayloadError(f"{where}unknown field(s) {sorted(unknown)}")
+    if "ts" not in record:
+        raise PayloadError(f"{where}missing 'ts'")
+    ts = parse_time(record["ts"], where)
+    seq = record.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+        raise PayloadError(f"{where}'seq' must be a non-negative integer")
+    values = record.get("values")
+    if not isinstance(values, dict) or not values:
+        raise PayloadError(f"{where}'values' must be a non-empty object")
+    parsed: dict[str, float] = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+            raise PayloadError(f"{where}bad parameter key {str(key)[:80]!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PayloadError(f"{where}non-numeric value for {key!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise PayloadError(f"{where}non-finite value for {key!r}")
+        parsed[key] = number
+    status_doc = record.get("status", {})
+    if not isinstance(status_doc, dict):
+        raise PayloadError(f"{where}'status' must be an object")
+    status: dict[str, int] = {}
+    for key, code in status_doc.items():
+        if key not in parsed:
+            raise PayloadError(f"{where}status for {str(key)[:80]!r} which has no value")
+        if code not in STATUS_CODES:
+            raise PayloadError(f"{where}bad status code {str(code)[:10]!r} for {key!r}")
+        if STATUS_CODES[code]:
+            status[key] = STATUS_CODES[code]
+    return Reading(ids.cluster, ids.plant, ids.station, ts, parsed, status, seq)
+
+
+def parse_time(raw: Any, where: str = "") -> datetime:
+    """ISO 8601 with an offset, or epoch milliseconds, to an aware UTC datetime."""
+    if isinstance(raw, bool):
+        raise PayloadError(f"{where}bad 'ts' type")
+    if isinstance(raw, int | float):
+        if not math.isfinite(raw) or not _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS:
+            raise PayloadError(f"{where}epoch-millisecond 'ts' out of range: {raw!r}")
+        return datetime.fromtimestamp(raw / 1000, tz=UTC)
+    if not isinstance(raw, str) or len(raw) > 64:
+        raise PayloadError(f"{where}bad 'ts' type")
+    try:
+        ts = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PayloadError(f"{where}bad 'ts' {raw!r}: not ISO 8601") from exc
+    if ts.tzinfo is None:
+        raise PayloadError(f"{where}'ts' {raw!r} has no UTC offset")
+    if not 2000 <= ts.year < 2100:
+        raise PayloadError(f"{where}'ts' {raw!r} out of range")
+    return ts.astimezone(UTC)
+
+
+def encode_record(
+    ts: datetime,
+    values: Mapping[str, float],
+    status: Mapping[str, str] | None = None,
+    seq: int | None = None,
+) -> dict[str, Any]:
+    """One wire record (a JSON-ready dict) as a station would send it."""
+    record: dict[str, Any] = {"ts": ts.isoformat()}
+    if seq is not None:
+        record["seq"] = seq
+    record["values"] = dict(values)
+    if status:
+        record["status"] = dict(status)
+    return record
+
+
+def encode_message(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """A wire message: one record as an object, several as an array (backfill)."""
+    items = list(records)
+    doc: Any = items[0] if len(items) == 1 else items
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

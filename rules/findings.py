@@ -1,0 +1,75 @@
+"""Findings: what a check reports, in the SPEC `check --json` shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rules.errors import RulesError
+
+KINDS = (
+    "exceedance",
+    "below_minimum",
+    "no_data",
+    "insufficient_data",
+    "sensor_fault",
+    "bypass",
+    "treatment_shortfall",
+)
+BASES = ("instantaneous", "hourly_mean", "daily_mean", "monthly_mean", "day", "month")
+SEVERITIES = ("info", "warning", "minor", "major", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One episode of non-compliance or of bad data; times are aware, in the plant's zone."""
+
+    plant: str
+    station: str
+    parameter: str
+    kind: str
+    basis: str
+    start: datetime
+    end: datetime
+    value: float | None
+    limit: float | None
+    ratio: float | None
+    severity: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise RulesError(f"unknown finding kind {self.kind!r}")
+        if self.basis not in BASES:
+            raise RulesError(f"unknown finding basis {self.basis!r}")
+        if self.severity not in SEVERITIES:
+            raise RulesError(f"unknown severity {self.severity!r}")
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise RulesError("finding times must be timezone-aware")
+        if self.end < self.start:
+            raise RulesError("finding ends before it starts")
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """Identity of the condition an alert tracks: (plant, station, parameter, kind)."""
+        return (self.plant, self.station, self.parameter, self.kind)
+
+    def to_json(self) -> dict[str, Any]:
+        """The SPEC `check --json` finding object."""
+        return {
+            "plant": self.plant,
+            "station": self.station,
+            "parameter": self.parameter,
+            "kind": self.kind,
+            "basis": self.basis,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "value": _round(self.value),
+            "limit": _round(self.limit),
+            "ratio": _round(self.ratio, 2),
+            "severity": self.severity,
+        }
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
