@@ -1,0 +1,78 @@
+"""What an evaluation returns: findings plus the treatment and completeness tables of SPEC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from rules.findings import Finding
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentRow:
+    """Per plant and day (or month, `date` = "YYYY-MM"): volumes and the 100 % target ratios."""
+
+    plant: str
+    date: str
+    inflow_m3: float
+    outflow_m3: float
+    bypass_m3: float
+    treated_ratio: float | None
+    compliant_ratio: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plant": self.plant,
+            "date": self.date,
+            "inflow_m3": round(self.inflow_m3, 3),
+            "outflow_m3": round(self.outflow_m3, 3),
+            "bypass_m3": round(self.bypass_m3, 3),
+            "treated_ratio": None if self.treated_ratio is None else round(self.treated_ratio, 4),
+            "compliant_ratio": (
+                None if self.compliant_ratio is None else round(self.compliant_ratio, 4)
+            ),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CompletenessRow:
+    """Per plant, station, parameter and plant-local day: expected vs valid readings."""
+
+    plant: str
+    station: str
+    parameter: str
+    date: date
+    expected: int
+    valid: int
+
+    @property
+    def fraction(self) -> float:
+        return 0.0 if self.expected <= 0 else min(1.0, self.valid / self.expected)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plant": self.plant,
+            "station": self.station,
+            "parameter": self.parameter,
+            "date": self.date.isoformat(),
+            "expected": self.expected,
+            "valid": self.valid,
+            "fraction": round(self.fraction, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Everything one evaluation found; `to_json()` is SPEC's `check --json` document."""
+
+    findings: list[Finding] = field(default_factory=list)
+    treatment: list[TreatmentRow] = field(default_factory=list)
+    completeness: list[CompletenessRow] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_json() for f in self.findings],
+            "treatment": [t.to_json() for t in self.treatment],
+            "completeness": [c.to_json() for c in self.completeness],
+        }
