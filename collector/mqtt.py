@@ -1,0 +1,146 @@
+"""The collector's MQTT adapter (the only module that imports paho).
+
+QoS 1, MQTT 5 persistent session (clean_start=False + session expiry) under a fixed client id,
+manual acknowledgements: a PUBACK goes out only when the service says the message is durable.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from collector.errors import CollectorError
+from collector.settings import MqttSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A received message and what is needed to acknowledge it later."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int
+
+
+class MqttConnection:
+    """Subscribes to topics and hands messages to `on_message`; publishes alerts and state."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        subscriptions: list[str],
+        on_message: Callable[[Message], None],
+        on_connection_change: Callable[[bool, str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._subscriptions = subscriptions
+        self._on_message = on_message
+        self._on_change = on_connection_change
+        self._generation = 0
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        credentials = settings.credentials
+        if credentials:
+            client.username_pw_set(*credentials)
+        if settings.use_tls:
+            client.tls_set(
+                ca_certs=str(settings.ca_file) if settings.ca_file else None,
+                certfile=str(settings.cert_file) if settings.cert_file else None,
+                keyfile=str(settings.key_file) if settings.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        self._client = client
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect (persistent session) and start the network thread; raise if unreachable."""
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.settings.session_expiry_s
+        try:
+            self._client.connect(
+                self.settings.host,
+                self.settings.port,
+                keepalive=self.settings.keepalive,
+                clean_start=False,
+                properties=props,
+            )
+        except (OSError, ValueError) as exc:
+            raise CollectorError(
+                f"cannot connect to MQTT broker {self.settings.host}:{self.settings.port}: {exc}"
+            ) from exc
+        self._client.loop_start()
+        if not self.connected.wait(timeout):
+            self._client.loop_stop()
+            raise CollectorError(
+                f"MQTT broker {self.settings.host}:{self.settings.port} did not accept the "
+                "connection (check credentials and ACL)"
+            )
+
+    def ack(self, message: Message) -> None:
+        """Acknowledge a QoS 1 message, unless it came from an earlier connection.
+
+        After a reconnect the broker redelivers everything unacknowledged and packet ids are
+        reused, so acking an old mid could acknowledge a different, not yet durable message.
+        """
+        if message.qos == 0:
+            return
+        with self._lock:
+            if message.generation != self._generation:
+                return
+        self._client.ack(message.mid, message.qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            raise CollectorError(f"MQTT publish to {topic} failed: {mqtt.error_string(info.rc)}")
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _handle_connect(
+        self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            if self._on_change:
+                self._on_change(False, f"connection refused: {reason}")
+            return
+        with self._lock:
+            self._generation += 1
+        for topic in self._subscriptions:
+            client.subscribe(topic, qos=1)
+        self.connected.set()
+        if self._on_change:
+            self._on_change(True, "connected")
+
+    def _handle_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self.connected.clear()
+        if self._on_change:
+            self._on_change(False, f"disconnected: {reason}")
+
+    def _handle_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            generation = self._generation
+        self._on_message(Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, generation))

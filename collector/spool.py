@@ -1,0 +1,89 @@
+"""The outage spool: line-protocol batches kept on disk while InfluxDB is down, replayed in order."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from collector import statedb
+from collector.errors import CollectorError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    points INTEGER NOT NULL,
+    body TEXT NOT NULL
+)
+"""
+
+
+class SpoolFull(CollectorError):
+    """The spool reached its size limit; the caller must stop acknowledging."""
+
+
+class Spool:
+    """FIFO of batches in `<state>/spool.sqlite`; a batch is durable once `push` returns."""
+
+    def __init__(self, state_dir: Path, max_bytes: int) -> None:
+        self._lock = threading.Lock()
+        self._conn = statedb.connect(state_dir / "spool.sqlite")
+        self._conn.execute(_SCHEMA)
+        self.max_bytes = max_bytes
+        row = self._conn.execute("SELECT count(*), coalesce(sum(points), 0), "
+                                 "coalesce(sum(length(body)), 0) FROM spool").fetchone()
+        self._batches, self._points, self._bytes = int(row[0]), int(row[1]), int(row[2])
+
+    @property
+    def depth(self) -> int:
+        """Points waiting."""
+        return self._points
+
+    @property
+    def batches(self) -> int:
+        return self._batches
+
+    @property
+    def fill(self) -> float:
+        """Fraction of the size limit in use (the alarm fires near 1.0)."""
+        return self._bytes / self.max_bytes
+
+    def push(self, lines: list[str]) -> None:
+        body = "\n".join(lines)
+        if self._bytes + len(body) > self.max_bytes:
+            raise SpoolFull(
+                f"spool full ({self._bytes / 1e6:.1f} MB of {self.max_bytes / 1e6:.1f} MB)"
+            )
+        try:
+            with self._lock:
+                self._conn.execute("INSERT INTO spool (points, body) VALUES (?, ?)",
+                                   (len(lines), body))
+                self._batches += 1
+                self._points += len(lines)
+                self._bytes += len(body)
+        except sqlite3.Error as exc:
+            # Disk full lands here: the caller keeps the messages unacknowledged.
+            raise CollectorError(f"cannot write spool: {exc}") from exc
+
+    def peek(self) -> tuple[int, list[str]] | None:
+        """The oldest batch (id, lines) or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT id, body FROM spool ORDER BY id LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return int(row[0]), str(row[1]).split("\n")
+
+    def remove(self, batch_id: int) -> None:
+        with self._lock:
+            row = self._conn.execute("SELECT points, length(body) FROM spool WHERE id = ?",
+                                     (batch_id,)).fetchone()
+            if row is None:
+                return
+            self._conn.execute("DELETE FROM spool WHERE id = ?", (batch_id,))
+            self._batches -= 1
+            self._points -= int(row[0])
+            self._bytes -= int(row[1])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
