@@ -1,0 +1,224 @@
+"""Scheduled checks (APScheduler 3): windowed rules over stored data, with persisted watermarks.
+
+- frequent job (default every minute): each plant is evaluated from its watermark (floored to
+  the hour, so the running hour is re-evaluated) — or from the earliest late record ingested
+  since, bounded by the lateness — to now. Cost grows with new data, not with history.
+- daily job (00:05 plant-local): the previous plant-local day (daily means, treatment).
+- monthly job (1st, 00:10 plant-local): the previous month.
+Findings of a re-evaluated window replace the stored ones for that window: corrected, never
+duplicated. Jobs coalesce missed runs and never overlap (max_instances=1).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collector import statedb
+from rules.evaluate import evaluate
+from rules.findings import Finding
+from rules.permit import Plant, parse_duration
+from rules.results import CheckResult
+from rules.settings import CheckSettings
+
+log = logging.getLogger("quantrac.checks")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS watermark (plant TEXT PRIMARY KEY, evaluated_to TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dirty (plant TEXT PRIMARY KEY, earliest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS finding (
+    plant TEXT NOT NULL, station TEXT NOT NULL, parameter TEXT NOT NULL, kind TEXT NOT NULL,
+    basis TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL, value REAL, lim REAL,
+    ratio REAL, severity TEXT NOT NULL, evaluated_at TEXT NOT NULL,
+    PRIMARY KEY (plant, station, parameter, kind, basis, start)
+);
+"""
+
+FrameLoader = Callable[[Plant, datetime, datetime], pd.DataFrame]
+ResultSink = Callable[[Plant, CheckResult, datetime, datetime, datetime], None]
+
+
+class CheckBook:
+    """Watermarks, late-data marks and the latest findings, in `<state>/checks.sqlite`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._lock = threading.Lock()
+        self._conn = statedb.connect(state_dir / "checks.sqlite")
+        self._conn.executescript(_SCHEMA)
+
+    def watermark(self, plant: str) -> datetime | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT evaluated_to FROM watermark WHERE plant = ?", (plant,)
+            ).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def mark_late(self, plant: str, earliest: datetime) -> None:
+        """Remember the earliest record time ingested for a plant since its last check."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO dirty (plant, earliest) VALUES (?, ?) ON CONFLICT(plant) DO UPDATE "
+                "SET earliest = min(earliest, excluded.earliest)",
+                (plant, earliest.astimezone(UTC).isoformat()),
+            )
+
+    def take_late(self, plant: str) -> datetime | None:
+        with self._lock:
+            row = self._conn.execute("SELECT earliest FROM dirty WHERE plant = ?",
+                                     (plant,)).fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def commit_window(
+        self, plant: str, start: datetime, end: datetime, findings: Sequence[Finding],
+        late_seen: datetime | None, now: datetime,
+    ) -> None:
+        """Replace the window's findings and advance the watermark, atomically."""
+        lo, hi = start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute(
+                    "DELETE FROM finding WHERE plant = ? AND start >= ? AND start < ?",
+                    (plant, lo, hi),
+                )
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO finding VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (f.plant, f.station, f.parameter, f.kind, f.basis,
+                         f.start.astimezone(UTC).isoformat(), f.end.astimezone(UTC).isoformat(),
+                         f.value, f.limit, f.ratio, f.severity, now.isoformat())
+                        for f in findings
+                    ],
+                )
+                self._conn.execute(
+                    "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
+                    "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
+                    (plant, hi),
+                )
+                if late_seen is not None:
+                    # Only clear marks we consumed; a newer late record keeps its mark.
+                    self._conn.execute(
+                        "DELETE FROM dirty WHERE plant = ? AND earliest >= ?",
+                        (plant, late_seen.astimezone(UTC).isoformat()),
+                    )
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def findings(self, plant: str) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._conn.execute(
+                "SELECT station, parameter, kind, basis, start, end, value, lim, ratio, severity "
+                "FROM finding WHERE plant = ? ORDER BY start", (plant,)
+            ).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class CheckScheduler:
+    """Runs windowed checks for every plant on APScheduler; results go to `sink`."""
+
+    def __init__(
+        self,
+        plants: Sequence[Plant],
+        settings: CheckSettings,
+        book: CheckBook,
+        load: FrameLoader,
+        sink: ResultSink,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        every: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self.plants = list(plants)
+        self.settings = settings
+        self.book = book
+        self._load = load
+        self._sink = sink
+        self._clock = clock
+        self._every = every
+        self.lateness = parse_duration(settings.lateness)
+        self.runs = 0
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
+        )
+
+    def start(self) -> None:
+        self._scheduler.add_job(
+            self.run_frequent, IntervalTrigger(seconds=self._every.total_seconds()),
+            id="frequent", next_run_time=self._clock(),
+        )
+        for plant in self.plants:
+            self._scheduler.add_job(
+                self.run_daily, CronTrigger(hour=0, minute=5, timezone=plant.zone),
+                args=[plant], id=f"daily-{plant.id}",
+            )
+            self._scheduler.add_job(
+                self.run_monthly, CronTrigger(day=1, hour=0, minute=10, timezone=plant.zone),
+                args=[plant], id=f"monthly-{plant.id}",
+            )
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def run_frequent(self) -> None:
+        """Evaluate each plant from its watermark (or its earliest late record) to now."""
+        now = self._clock()
+        for plant in self.plants:
+            try:
+                self.check_plant(plant, now)
+            except Exception:  # noqa: BLE001 - one failing plant must not stop the others
+                log.exception("scheduled check failed for plant %s", plant.id)
+        self.runs += 1
+
+    def window_start(self, plant: Plant, now: datetime) -> tuple[datetime, datetime | None]:
+        """Where the next evaluation of a plant begins, and the late mark it consumes."""
+        floor = now - self.lateness
+        mark = self.book.watermark(plant.id)
+        start = mark - timedelta(hours=1) if mark else now - timedelta(hours=1)
+        late = self.book.take_late(plant.id)
+        if late is not None and late < start:
+            start = late
+        start = max(start, floor)
+        local = start.astimezone(plant.zone).replace(minute=0, second=0, microsecond=0)
+        return local.astimezone(UTC), late
+
+    def check_plant(self, plant: Plant, now: datetime) -> CheckResult:
+        start, late = self.window_start(plant, now)
+        return self.check_window(plant, start, now, now, late)
+
+    def check_window(
+        self, plant: Plant, start: datetime, end: datetime, now: datetime,
+        late: datetime | None = None,
+    ) -> CheckResult:
+        frame = self._load(plant, start, end)
+        result = evaluate(frame, plant, self.settings, start, end, now)
+        self.book.commit_window(plant.id, start, end, result.findings, late, now)
+        self._sink(plant, result, start, end, now)
+        return result
+
+    def run_daily(self, plant: Plant) -> None:
+        now = self._clock()
+        today = now.astimezone(plant.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = (today - timedelta(days=1)).astimezone(UTC)
+        self.check_window(plant, start, today.astimezone(UTC), now)
+
+    def run_monthly(self, plant: Plant) -> None:
+        now = self._clock()
+        first = now.astimezone(plant.zone).replace(day=1, hour=0, minute=0, second=0,
+                                                   microsecond=0)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        self.check_window(plant, previous.astimezone(UTC), first.astimezone(UTC), now)

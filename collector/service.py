@@ -1,0 +1,255 @@
+"""The collector service: MQTT intake → InfluxDB, inline instantaneous checks, scheduled checks,
+alerts. One instance per process, built from its settings and passed down (no globals).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alerts.manager import AlertManager
+from alerts.settings import AlertSettings
+from collector.deadletter import DeadLetterStore
+from collector.errors import CollectorError, StoreError
+from collector.intake import Intake
+from collector.lineprotocol import ALERT_MEASUREMENT, point_line
+from collector.mqtt import Message, MqttConnection
+from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading
+from collector.schedule import CheckBook, CheckScheduler
+from collector.settings import InfluxSettings, MqttSettings, StateSettings
+from collector.spool import Spool
+from collector.statedb import prepare_state_dir
+from collector.store import InfluxV1Store
+from rules.evaluate import instantaneous_findings
+from rules.limits import EffectiveLimits, plant_limits
+from rules.permit import Plant
+from rules.results import CheckResult
+from rules.settings import CheckSettings
+
+log = logging.getLogger("quantrac.collector")
+
+ACK_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/+/alerts/ack"
+
+
+def open_store(settings: InfluxSettings) -> InfluxV1Store:
+    """The store for the configured API (v1 HTTP or v2 influxdb-client)."""
+    if settings.api == "v2":
+        from collector.influx2 import InfluxV2Store  # imported only when configured
+
+        return InfluxV2Store(settings)  # type: ignore[return-value]
+    return InfluxV1Store(settings)
+
+
+def readings_frame(readings: Sequence[Reading]) -> pd.DataFrame:
+    """In-memory readings → the readings frame (for inline checks)."""
+    rows: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for r in readings:
+        row: dict[str, Any] = {"time": r.ts, "plant": r.plant, "station": r.station}
+        row.update(r.values)
+        for key in r.values:
+            row[f"{key}_status"] = r.status.get(key, 0)
+        keys.update(r.values)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    for key in keys:
+        frame[key] = frame[key].astype("float64")
+        frame[f"{key}_status"] = frame[f"{key}_status"].fillna(0).astype("int64")
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class _LimitCache:
+    """Effective limits per plant and plant-local day (permits change on dates)."""
+
+    entries: dict[tuple[str, date], EffectiveLimits] = field(default_factory=dict)
+
+    def get(self, plant: Plant, day: date) -> EffectiveLimits:
+        key = (plant.id, day)
+        if key not in self.entries:
+            self.entries = {k: v for k, v in self.entries.items() if k[1] >= day}
+            self.entries[key] = plant_limits(plant, day)
+        return self.entries[key]
+
+
+class Collector:
+    """Everything `quantrac collect` runs, startable and stoppable (tests, demo)."""
+
+    def __init__(
+        self,
+        mqtt: MqttSettings,
+        influx: InfluxSettings,
+        state: StateSettings,
+        plants: Sequence[Plant],
+        checks: CheckSettings,
+        alerts: AlertSettings,
+        batch_size: int = 5000,
+        flush_interval: float = 0.05,
+        check_every: timedelta = timedelta(minutes=1),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lang: str | None = None,
+    ) -> None:
+        self.state_dir: Path = prepare_state_dir(state.dir)
+        self.plants = {p.id: p for p in plants}
+        self.checks = checks
+        self._clock = clock
+        self._limits = _LimitCache()
+        self.store = open_store(influx)
+        self.spool = Spool(self.state_dir, state.spool_max_mb * 1_000_000)
+        self.deadletters = DeadLetterStore(self.state_dir)
+        self.mqtt = MqttConnection(mqtt, [DATA_SUBSCRIPTION, ACK_SUBSCRIPTION], self._on_message)
+        self.alerts = AlertManager(
+            alerts, list(plants), self.state_dir, publish=self.mqtt.publish,
+            record_points=self._record_alert_points, lang=lang,
+        )
+        self.intake = Intake(
+            self.store, self.spool, self.deadletters, ack=self.mqtt.ack,
+            on_durable=self._on_durable, batch_size=batch_size, flush_interval=flush_interval,
+        )
+        self.book = CheckBook(self.state_dir)
+        self.scheduler = CheckScheduler(
+            list(plants), checks, self.book, self._load_frame, self._on_checked,
+            clock=clock, every=check_every,
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        if isinstance(self.store, InfluxV1Store) and self.store.ping():
+            try:
+                self.store.ensure_database()
+            except StoreError as exc:
+                log.warning("could not ensure database: %s", exc)
+        self.alerts.start()
+        self.mqtt.start()
+        self._spawn("intake", lambda: self.intake.run(self._stop))
+        self._spawn("alert-tick", self._tick_loop)
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.scheduler.stop()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.mqtt.stop()
+        self.alerts.close()
+        self.book.close()
+        self.spool.close()
+        self.deadletters.close()
+        self.store.close()
+
+    def run_forever(self, stop: threading.Event) -> None:
+        self.start()
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.alerts.tick(self._clock())
+            except Exception:  # noqa: BLE001 - the tick must survive a bad channel or row
+                log.exception("alert tick failed")
+
+    # -- intake callbacks ----------------------------------------------------------------
+    def _on_message(self, message: Message) -> None:
+        if message.topic.endswith("/alerts/ack"):
+            try:
+                self.alerts.handle_ack_message(message.topic, message.payload, self._clock())
+            except Exception as exc:  # noqa: BLE001 - a bad ack must not kill the network loop
+                self.deadletters.add(message.topic, message.payload, f"bad acknowledgement: {exc}")
+            self.mqtt.ack(message)
+            return
+        self.intake.submit(message)
+
+    def _on_durable(self, readings: list[Reading]) -> None:
+        """Inline instantaneous checks on every durable batch (alert latency), late marks."""
+        now = self._clock()
+        by_plant: dict[str, list[Reading]] = {}
+        for reading in readings:
+            by_plant.setdefault(reading.plant, []).append(reading)
+        for plant_id, items in by_plant.items():
+            earliest = min(r.ts for r in items)
+            if now - earliest > timedelta(hours=1):
+                self.book.mark_late(plant_id, earliest)
+            plant = self.plants.get(plant_id)
+            if plant is None:
+                continue
+            try:
+                frame = readings_frame(items)
+                limits = self._limits.get(plant, now.astimezone(plant.zone).date())
+                findings = instantaneous_findings(frame, plant, self.checks, limits)
+                scope = sorted({(r.plant, r.station, k) for r in items for k in r.values
+                                if k not in r.status})
+                self.alerts.observe(findings, scope, now)
+            except Exception:  # noqa: BLE001 - checks must never block intake
+                log.exception("inline check failed for plant %s", plant_id)
+
+    def _load_frame(self, plant: Plant, start: datetime, end: datetime) -> pd.DataFrame:
+        return self.store.read_frame(plant.id, start, end)
+
+    def _on_checked(
+        self, plant: Plant, result: CheckResult, start: datetime, end: datetime, now: datetime
+    ) -> None:
+        windowed = [f for f in result.findings if f.basis != "instantaneous"]
+        self.alerts.observe(windowed, [], now)
+
+    def _record_alert_points(self, points: list[dict[str, Any]]) -> None:
+        lines = []
+        for point in points:
+            moment = point.get("time") or self._clock()
+            ns = int(moment.timestamp() * 1e9) if isinstance(moment, datetime) else int(moment)
+            lines.append(point_line(ALERT_MEASUREMENT, point["tags"], point["fields"], ns))
+        try:
+            self.store.write_lines(lines)
+        except StoreError as exc:
+            log.warning("alert points not written to InfluxDB: %s", exc)
+
+    # -- status ----------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        s = self.intake.stats
+        return {
+            "messages": s.messages,
+            "records_received": s.records_received,
+            "records_stored": s.records_stored,
+            "records_spooled": s.records_spooled,
+            "spool_depth": self.spool.depth,
+            "dead_letters": s.dead_letters,
+        }
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        return self.intake.wait_idle(timeout)
+
+
+def describe(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, sort_keys=True)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+__all__ = ["Collector", "CollectorError", "open_store", "readings_frame"]

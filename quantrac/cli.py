@@ -1,0 +1,156 @@
+"""`quantrac <command>`: argument parsing, exit codes and error lines (SPEC "Command line").
+
+Exit 0 on success, 2 on bad usage or config, 1 on runtime failure; one line on stderr, a
+traceback only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+from alerts.errors import AlertsError
+from collector.errors import CollectorError
+from quantrac import commands
+from quantrac.config import ConfigError
+from quantrac.offline import CsvError
+from quantrac.stack import StackError
+from reports.errors import ReportsError
+from rules.errors import RulesError
+from simulator.errors import SimulatorError
+
+RUNTIME_ERRORS = (
+    CollectorError, AlertsError, ReportsError, SimulatorError, StackError, OSError,
+)
+USAGE_ERRORS = (ConfigError, CsvError, RulesError)
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="quantrac", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="the main job on the embedded default stack")
+    p.add_argument("--hours", type=float, default=6.0, help="simulated hours (default 6)")
+    p.add_argument("--scenario", default="cod-spike", help="simulator scenario(s), comma-separated")
+    p.add_argument("--out", default="out", help="report folder (default ./out)")
+    p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("collect", help="the long-running service: MQTT → InfluxDB, checks, alerts")
+    p.add_argument("--config", required=True)
+
+    p = sub.add_parser("simulate", help="publish synthetic readings")
+    p.add_argument("--config", required=True)
+    p.add_argument("--plant")
+    p.add_argument("--scenario", default="normal")
+    p.add_argument("--start", help="ISO time of the first record (default: now)")
+    p.add_argument("--duration", default="6h")
+    p.add_argument("--interval", help="reading interval (default: the plant's)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--speed", type=float, help="accelerate simulated time X times")
+    mode.add_argument("--backfill", action="store_true", help="publish as fast as possible")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--plants", type=int, default=1)
+    p.add_argument("--truth", help="write the injected episodes as JSON here")
+
+    p = sub.add_parser("limits", help="effective limits after coefficients")
+    p.add_argument("--regulation", required=True)
+    p.add_argument("--column", required=True, choices=["A", "B"])
+    p.add_argument("--kq", type=float)
+    p.add_argument("--flow", type=float, help="discharge flow in m³/day (→ Kf)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("check", help="evaluate stored or offline data")
+    p.add_argument("--config", required=True)
+    p.add_argument("--from", dest="start")
+    p.add_argument("--to", dest="end")
+    p.add_argument("--csv")
+    p.add_argument("--plant")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("report", help="compliance report")
+    p.add_argument("--config", required=True)
+    p.add_argument("--plant", required=True)
+    p.add_argument("--month")
+    p.add_argument("--from", dest="start")
+    p.add_argument("--to", dest="end")
+    p.add_argument("--csv")
+    p.add_argument("--format", default="html,pdf,csv")
+    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("export", help="regulator data files")
+    p.add_argument("--config", required=True)
+    p.add_argument("--plant", required=True)
+    p.add_argument("--from", dest="start", required=True)
+    p.add_argument("--to", dest="end", required=True)
+    p.add_argument("--format", required=True, choices=["circular10"])
+    p.add_argument("--out", required=True)
+    p.add_argument("--csv", help="read data from this CSV instead of InfluxDB")
+
+    p = sub.add_parser("alerts", help="the alert book (state dir from --config or QUANTRAC_STATE_DIR)")
+    asub = p.add_subparsers(dest="alerts_command", required=True, parser_class=_Parser)
+    a = asub.add_parser("list", help="list alerts")
+    a.add_argument("--open", action="store_true", help="only open alerts")
+    a.add_argument("--config")
+    a.add_argument("--json", action="store_true")
+    a = asub.add_parser("ack", help="acknowledge an alert")
+    a.add_argument("id")
+    a.add_argument("--by", required=True)
+    a.add_argument("--note")
+    a.add_argument("--config")
+
+    p = sub.add_parser("config", help="configuration tools")
+    csub = p.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
+    c = csub.add_parser("check", help="validate a config file")
+    c.add_argument("file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        logging.basicConfig(
+            level=logging.DEBUG if args.debug else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        return commands.dispatch(args)
+    except UsageError as exc:
+        return _fail(str(exc), 2, debug)
+    except USAGE_ERRORS as exc:
+        return _fail(f"quantrac: {exc}", 2, debug)
+    except RUNTIME_ERRORS as exc:
+        return _fail(f"quantrac: {exc}", 1, debug)
+    except KeyboardInterrupt:
+        return _fail("quantrac: interrupted", 130, debug)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+        return code
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        return _fail(f"quantrac: unexpected error: {type(exc).__name__}: {exc}", 1, debug)
+
+
+def _fail(message: str, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(message.splitlines()[0] if message else "quantrac: error", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

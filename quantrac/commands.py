@@ -1,0 +1,291 @@
+"""One function per `quantrac` command: load config/data, call the stages, print results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from quantrac.config import Config, ConfigError, load_config
+from quantrac.offline import read_csv
+from rules.permit import Plant, parse_duration
+from rules.results import CheckResult
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "demo": run_demo,
+        "collect": run_collect,
+        "simulate": run_simulate,
+        "limits": run_limits,
+        "check": run_check,
+        "report": run_report,
+        "export": run_export,
+        "alerts": run_alerts,
+        "config": run_config,
+    }
+    return handlers[args.command](args)
+
+
+# -- helpers shared by commands ---------------------------------------------------------------
+def parse_iso(text: str, flag: str) -> datetime:
+    """An ISO 8601 time with offset (a bare date means its midnight UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"{flag}: not an ISO 8601 time: {text!r}") from exc
+    if moment.tzinfo is None:
+        raise ConfigError(f"{flag}: {text!r} needs a UTC offset, e.g. {text}+07:00")
+    return moment
+
+
+def select_plants(config: Config, plant_id: str | None) -> list[Plant]:
+    if plant_id:
+        return [config.plant(plant_id)]
+    if not config.plants:
+        raise ConfigError("the config has no [[plants]]")
+    return list(config.plants)
+
+
+def load_frame(
+    config: Config, plant: Plant, start: datetime, end: datetime, csv_path: str | None
+) -> pd.DataFrame:
+    """Readings of one plant in [start, end) from the CSV file or from InfluxDB."""
+    if csv_path:
+        frame = read_csv(Path(csv_path))
+        mask = (frame["plant"] == plant.id) & (frame["time"] >= start) & (frame["time"] < end)
+        return frame.loc[mask].reset_index(drop=True)
+    from collector.service import open_store
+
+    store = open_store(config.influx)
+    try:
+        return store.read_frame(plant.id, start, end)
+    finally:
+        store.close()
+
+
+def resolve_period(
+    args: argparse.Namespace, config: Config, plants: list[Plant]
+) -> tuple[datetime, datetime]:
+    """--from/--to, --month (plant-local), or the span of the CSV file."""
+    month = getattr(args, "month", None)
+    if month:
+        try:
+            first = datetime.strptime(month, "%Y-%m").replace(tzinfo=plants[0].zone)
+        except ValueError as exc:
+            raise ConfigError(f"--month: expected YYYY-MM, got {month!r}") from exc
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        return first, nxt
+    if args.start and args.end:
+        start, end = parse_iso(args.start, "--from"), parse_iso(args.end, "--to")
+        if end <= start:
+            raise ConfigError("--to must be after --from")
+        return start, end
+    if args.start or args.end:
+        raise ConfigError("give both --from and --to")
+    if getattr(args, "csv", None):
+        frame = read_csv(Path(args.csv))
+        if frame.empty:
+            raise ConfigError(f"{args.csv}: no rows")
+        interval = min(p.interval_delta for p in plants)
+        return frame["time"].min().to_pydatetime(), (frame["time"].max() + interval).to_pydatetime()
+    raise ConfigError("give --from and --to (or --csv)")
+
+
+def evaluate_plants(
+    config: Config, plants: list[Plant], start: datetime, end: datetime, csv_path: str | None
+) -> tuple[CheckResult, dict[str, pd.DataFrame]]:
+    from rules.evaluate import evaluate
+
+    now = min(datetime.now(UTC), end)
+    results: list[CheckResult] = []
+    frames: dict[str, pd.DataFrame] = {}
+    for plant in plants:
+        frame = load_frame(config, plant, start, end, csv_path)
+        frames[plant.id] = frame
+        results.append(evaluate(frame, plant, config.checks, start, end, now))
+    merged = CheckResult(
+        findings=[f for r in results for f in r.findings],
+        treatment=[t for r in results for t in r.treatment],
+        completeness=[c for r in results for c in r.completeness],
+    )
+    return merged, frames
+
+
+def print_json(doc: object) -> None:
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def stop_event_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+# -- commands ---------------------------------------------------------------------------------
+def run_config(args: argparse.Namespace) -> int:
+    config = load_config(Path(args.file))
+    print(f"{args.file}: ok ({len(config.plants)} plant(s): "
+          f"{', '.join(p.id for p in config.plants) or 'none'})")
+    return 0
+
+
+def run_limits(args: argparse.Namespace) -> int:
+    from rules.limits import effective_limits, render_limits_text
+
+    limits = effective_limits(args.regulation, args.column, kq=args.kq, flow_m3_day=args.flow)
+    if args.json:
+        print_json(limits.to_json())
+    else:
+        print(render_limits_text(limits))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from rules.evaluate import render_text
+
+    config = load_config(Path(args.config))
+    plants = select_plants(config, args.plant)
+    start, end = resolve_period(args, config, plants)
+    result, _ = evaluate_plants(config, plants, start, end, args.csv)
+    if args.json:
+        print_json(result.to_json())
+    else:
+        print(render_text(result))
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from quantrac.reporting import write_plant_report
+
+    config = load_config(Path(args.config))
+    plant = config.plant(args.plant)
+    start, end = resolve_period(args, config, [plant])
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    paths = write_plant_report(config, plant, start, end, args.csv, formats, args.lang,
+                               Path(args.out))
+    for path in paths:
+        print(path)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from reports.circular10 import export_circular10
+
+    config = load_config(Path(args.config))
+    plant = config.plant(args.plant)
+    start, end = parse_iso(args.start, "--from"), parse_iso(args.end, "--to")
+    frame = load_frame(config, plant, start, end, args.csv)
+    progress = _progress_bar("export") if sys.stderr.isatty() or os.environ.get("CI") else None
+    paths = export_circular10(frame, plant, start, end, Path(args.out), config.reports.circular10,
+                              progress)
+    print(f"{len(paths)} file(s) written to {args.out}")
+    return 0
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _state_dir(args: argparse.Namespace) -> tuple[Path, Config | None]:
+    if getattr(args, "config", None):
+        config = load_config(Path(args.config))
+        return config.state.dir, config
+    return Path(os.environ.get("QUANTRAC_STATE_DIR", ".quantrac")), None
+
+
+def run_alerts(args: argparse.Namespace) -> int:
+    from alerts.manager import AlertManager, render_alert_table
+    from alerts.settings import AlertSettings
+
+    state_dir, config = _state_dir(args)
+    if not (state_dir / "alerts.sqlite").exists():
+        if args.alerts_command == "ack":
+            raise ConfigError(f"no alert book in {state_dir} (is the collector's state dir right?)")
+        print("no alerts")
+        return 0
+    manager = AlertManager(
+        config.alerts if config else AlertSettings(), list(config.plants) if config else [],
+        state_dir,
+    )
+    try:
+        if args.alerts_command == "list":
+            alerts = manager.list_alerts(open_only=args.open)
+            if args.json:
+                print_json([a.to_json() for a in alerts])
+            else:
+                print(render_alert_table(alerts))
+            return 0
+        alert = manager.ack(args.id, args.by, args.note, datetime.now(UTC))
+        print(f"{alert.id} acknowledged by {args.by}")
+        return 0
+    finally:
+        manager.close()
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from simulator.run import SimulateOptions, run_simulation
+
+    config = load_config(Path(args.config))
+    plants = select_plants(config, args.plant)
+    try:
+        duration = parse_duration(args.duration)
+        interval = parse_duration(args.interval) if args.interval else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if args.plants < 1:
+        raise ConfigError("--plants must be at least 1")
+    options = SimulateOptions(
+        plant=args.plant, scenario=args.scenario,
+        start=parse_iso(args.start, "--start") if args.start else None,
+        duration=duration, interval=interval, speed=args.speed, backfill=args.backfill,
+        seed=args.seed, plants=args.plants, truth=Path(args.truth) if args.truth else None,
+    )
+    summary = run_simulation(plants, config.mqtt, options,
+                             progress=lambda line: print(line, file=sys.stderr),
+                             stop=stop_event_on_signals())
+    print(json.dumps(summary.to_json() if hasattr(summary, "to_json") else vars(summary),
+                     default=str))
+    return 0
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    from collector.service import Collector
+
+    config = load_config(Path(args.config))
+    logging.getLogger().setLevel(config.service.log_level.upper())
+    collector = Collector(
+        config.mqtt, config.influx, config.state, config.plants, config.checks, config.alerts,
+        batch_size=config.service.batch_size,
+        flush_interval=config.service.flush_interval_ms / 1000,
+    )
+    stop = stop_event_on_signals()
+    print(f"quantrac collector: {len(config.plants)} plant(s), broker {config.mqtt.host}:"
+          f"{config.mqtt.port}, InfluxDB {config.influx.url}", file=sys.stderr)
+    collector.run_forever(stop)
+    print(f"quantrac collector stopped: {json.dumps(collector.summary())}", file=sys.stderr)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from quantrac.demo import run
+
+    return run(hours=args.hours, scenario=args.scenario, out=Path(args.out), seed=args.seed)

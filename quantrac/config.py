@@ -1,0 +1,132 @@
+"""The config file: TOML → one frozen pydantic model composed of each package's section.
+
+Validated once at start, before any network call. Environment overrides (SPEC) win over the
+file. A bad file raises `ConfigError` naming the field path, which the CLI turns into exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from alerts.settings import AlertSettings
+from collector.settings import InfluxSettings, MqttSettings, StateSettings
+from reports.settings import ReportSettings
+from rules.permit import Plant
+from rules.settings import CheckSettings
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the field."""
+
+
+class ServiceSettings(BaseModel):
+    """The collector process: health/metrics endpoint, logs, intake batching."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    http_port: int = Field(default=9108, ge=0, le=65535, description="0 disables /healthz")
+    http_host: str = "127.0.0.1"
+    log_json: bool = False
+    log_level: str = "INFO"
+    batch_size: int = Field(default=5000, ge=1)
+    flush_interval_ms: int = Field(default=50, ge=1)
+
+
+class Config(BaseModel):
+    """The whole file. Unknown keys are rejected everywhere."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mqtt: MqttSettings = MqttSettings()
+    influx: InfluxSettings = InfluxSettings()
+    state: StateSettings = StateSettings()
+    service: ServiceSettings = ServiceSettings()
+    plants: list[Plant] = Field(default_factory=list)
+    checks: CheckSettings = CheckSettings()
+    alerts: AlertSettings = AlertSettings()
+    reports: ReportSettings = ReportSettings()
+
+    @model_validator(mode="after")
+    def _unique_plants(self) -> Config:
+        seen: set[str] = set()
+        for plant in self.plants:
+            if plant.id in seen:
+                raise ValueError(f"plant id {plant.id!r} appears twice")
+            seen.add(plant.id)
+        return self
+
+    def plant(self, plant_id: str) -> Plant:
+        for plant in self.plants:
+            if plant.id == plant_id:
+                return plant
+        known = ", ".join(p.id for p in self.plants) or "none"
+        raise ConfigError(f"plant {plant_id!r} is not in the config (known: {known})")
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, override from the environment, validate."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(raw, source=str(path), env=os.environ if env is None else env)
+
+
+def parse_config(raw: dict[str, Any], source: str = "config", env: Mapping[str, str] = {}) -> Config:  # noqa: B006
+    """Validate an already parsed document (the demo builds its config in memory)."""
+    merged = apply_env_overrides(raw, env)
+    try:
+        return Config.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _field_path(first["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {where}: {first['msg']}{more}") from exc
+
+
+def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """SPEC's QUANTRAC_* variables win over the file; secrets never come back in errors."""
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in raw.items()}
+    mqtt = merged.setdefault("mqtt", {})
+    influx = merged.setdefault("influx", {})
+    state = merged.setdefault("state", {})
+    if not all(isinstance(s, dict) for s in (mqtt, influx, state)):
+        return merged  # let validation name the bad section
+    if url := env.get("QUANTRAC_MQTT_URL"):
+        parts = urlsplit(url)
+        mqtt["url"] = url
+        if parts.username:
+            mqtt["username"] = unquote(parts.username)
+        if parts.password:
+            mqtt["password"] = unquote(parts.password)
+    if url := env.get("QUANTRAC_INFLUX_URL"):
+        influx["url"] = url
+    if db := env.get("QUANTRAC_INFLUX_DB"):
+        influx["database"] = db
+        influx.setdefault("bucket", db)
+    if token := env.get("QUANTRAC_INFLUX_TOKEN"):
+        influx["token"] = token
+    if state_dir := env.get("QUANTRAC_STATE_DIR"):
+        state["dir"] = state_dir
+    return merged
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
