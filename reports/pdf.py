@@ -1,0 +1,264 @@
+"""PDF rendering with reportlab, embedding DejaVu Sans (from matplotlib's data) for Vietnamese.
+
+No system font is needed: matplotlib ships DejaVuSans.ttf and DejaVuSans-Bold.ttf, which cover
+every Vietnamese letter with its diacritics. All text from config or data is XML-escaped
+before it reaches a reportlab Paragraph (whose text is markup).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import matplotlib
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from reports.charts import Chart
+from reports.errors import ReportsError
+from reports.labels import Labels, format_limit, format_number, format_percent
+from reports.model import Report
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+_PAGE = landscape(A4)
+_MARGIN = 12 * mm
+
+
+def font_paths() -> tuple[Path, Path]:
+    """Regular and bold DejaVu Sans shipped inside matplotlib."""
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+
+
+def _register_fonts() -> None:
+    # reportlab keeps its own font registry; registering twice is harmless but wasteful.
+    registered = set(pdfmetrics.getRegisteredFontNames())
+    regular, bold = font_paths()
+    for name, path in ((FONT, regular), (FONT_BOLD, bold)):
+        if name in registered:
+            continue
+        if not path.is_file():
+            raise ReportsError(f"font {path} not found (matplotlib data files missing?)")
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+
+
+class _Styles:
+    """Paragraph styles of one document (built per render: no shared mutable state)."""
+
+    def __init__(self) -> None:
+        self.title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=16, leading=20)
+        self.h2 = ParagraphStyle("h2", fontName=FONT_BOLD, fontSize=12, leading=15,
+                                 spaceBefore=8, spaceAfter=4)
+        self.body = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11)
+        self.verdict = ParagraphStyle("verdict", fontName=FONT_BOLD, fontSize=11, leading=14,
+                                      borderWidth=1.5, borderColor=colors.black,
+                                      borderPadding=5, spaceBefore=6, spaceAfter=8)
+        self.cell = ParagraphStyle("cell", fontName=FONT, fontSize=7, leading=8.5)
+        self.head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=7, leading=8.5)
+
+
+def _p(text: Any, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(str(text)), style)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: _Styles,
+           widths: Sequence[float] | None = None, total: bool = False) -> Table:
+    data: list[list[Any]] = [[_p(h, styles.head) for h in header]]
+    for row in rows:
+        data.append([cell if isinstance(cell, Flowable) else str(cell) for cell in row])
+    table = Table(data, colWidths=widths, repeatRows=1)
+    commands: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("FONTSIZE", (0, 0), (-1, -1), 7),
+        ("LEADING", (0, 0), (-1, -1), 8.5),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    if total:
+        commands.append(("FONTNAME", (0, -1), (-1, -1), FONT_BOLD))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _dt(value: datetime | None, report: Report) -> str:
+    return "" if value is None else value.astimezone(report.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flowable]:
+    words: Labels = report.labels
+    lang = report.lang
+    L = words.text  # same short name as in the HTML template
+    plant = report.plant
+
+    def num(value: float | None, digits: int = 2) -> str:
+        return format_number(value, lang, digits)
+
+    def pct(value: float | None) -> str:
+        return format_percent(value, lang)
+
+    story: list[Flowable] = [
+        _p(f"{L['title']}: {plant.name}", styles.title),
+        _p(f"{L['subtitle']} · {L['period']} {report.period} ({_dt(report.start, report)} – "
+           f"{_dt(report.end, report)}, {plant.timezone})", styles.body),
+        _p(f"{L['verdict']}: {report.verdict}", styles.verdict),
+        _p(L["section_permit"], styles.h2),
+    ]
+    identity = [
+        (L["plant"], plant.name), (L["plant_id"], plant.id), (L["cluster"], plant.cluster),
+        (L["design_flow"], num(plant.design_flow_m3_day, 0)),
+        (L["regulation"], plant.regulation), (L["column"], plant.column),
+        (L["kq"], num(plant.kq)), (L["kf"], num(plant.kf)),
+    ]
+    story.append(_table(["", ""], [[_p(k, styles.head), _p(v, styles.cell)] for k, v in identity],
+                        styles, widths=[60 * mm, 120 * mm]))
+    story.append(Spacer(1, 4))
+    story.append(_table(
+        [L["parameter"], L["limit_min"], L["limit_max"], L["unit"], L["source"]],
+        [[_p(words.parameter(r.parameter), styles.cell), num(r.min, 3), num(r.max, 3),
+          _p(r.unit, styles.cell), _p(r.source, styles.cell)] for r in report.limits],
+        styles, widths=[55 * mm, 25 * mm, 25 * mm, 25 * mm, 110 * mm]))
+    for note in report.limit_notes:
+        story.append(_p(note, styles.body))
+
+    story.append(_p(L["section_treatment"], styles.h2))
+    rows = [[r.date, num(r.inflow_m3, 1), num(r.outflow_m3, 1), num(r.bypass_m3, 1),
+             pct(r.treated_ratio), pct(r.compliant_ratio)] for r in report.treatment_days]
+    total = report.treatment_total
+    if total is not None:
+        rows.append([L["month_total"], num(total.inflow_m3, 1), num(total.outflow_m3, 1),
+                     num(total.bypass_m3, 1), pct(total.treated_ratio),
+                     pct(total.compliant_ratio)])
+    story.append(_table([L["date"], L["inflow"], L["outflow"], L["bypass"], L["treated_ratio"],
+                         L["compliant_ratio"]], rows, styles, total=total is not None))
+
+    story.append(_p(L["section_parameters"], styles.h2))
+    story.append(_table(
+        [L["station"], L["parameter"], L["limit"], L["valid_count"], L["min"], L["mean"],
+         L["max"], L["over_limit"], L["episodes"], L["episode_minutes"], L["worst_ratio"],
+         L["completeness"], L["calibrating_minutes"], L["error_minutes"]],
+        [[_p(words.station(p.station), styles.cell), _p(words.parameter(p.parameter), styles.cell),
+          _p(format_limit(p.limit_min, p.limit_max, p.unit, lang), styles.cell), p.valid_count,
+          num(p.min), num(p.mean), num(p.max), p.over_limit, p.episodes,
+          num(p.episode_minutes, 0), num(p.worst_ratio), pct(p.completeness),
+          num(p.calibrating_minutes, 0), num(p.error_minutes, 0)] for p in report.parameters],
+        styles, widths=[18 * mm, 32 * mm, 24 * mm] + [18.5 * mm] * 11))
+
+    story.append(_p(L["section_episodes"], styles.h2))
+    if report.episodes:
+        story.append(_table(
+            [L["station"], L["parameter"], L["kind"], L["basis"], L["start"], L["end"],
+             L["duration_minutes"], L["value"], L["limit"], L["ratio"], L["severity"]],
+            [[words.station(e.finding.station), words.parameter(e.finding.parameter),
+              words.kind(e.finding.kind), words.basis(e.finding.basis),
+              _dt(e.finding.start, report), _dt(e.finding.end, report),
+              num(e.duration_minutes, 0), num(e.finding.value), num(e.finding.limit),
+              num(e.finding.ratio), words.severity(e.finding.severity)]
+             for e in report.episodes],
+            styles))
+    else:
+        story.append(_p(L["none"], styles.body))
+
+    story.append(_p(L["section_daily"], styles.h2))
+    story.append(_table(
+        [L["date"], L["day_status"], L["compliant_ratio"], L["over_limit"], L["episodes"],
+         L["completeness"],
+         *(f"{words.parameter(k)} ({L['mean']})" for k in report.day_parameters)],
+        [[d.date.isoformat(), L[f"status_{d.status}"],
+          pct(d.treatment.compliant_ratio if d.treatment else None), d.over_limit, d.episodes,
+          pct(d.completeness), *(num(d.means.get(k)) for k in report.day_parameters)]
+         for d in report.days],
+        styles))
+
+    story.append(_p(L["section_alerts"], styles.h2))
+    if report.alerts:
+        story.append(_table(
+            [L["alert_id"], L["parameter"], L["kind"], L["severity"], L["state"], L["start"],
+             L["end"], L["acked_by"], L["acked_at"], L["note"]],
+            [[_p(a.id, styles.cell), _p(words.parameter(a.parameter), styles.cell),
+              _p(words.kind(a.kind), styles.cell), _p(words.severity(a.severity), styles.cell),
+              _p(a.state, styles.cell), _dt(a.start, report), _dt(a.end, report),
+              _p(a.acked_by, styles.cell), _dt(a.acked_at, report), _p(a.note, styles.cell)]
+             for a in report.alerts],
+            styles, widths=[25 * mm, 25 * mm, 25 * mm, 20 * mm, 18 * mm, 24 * mm, 24 * mm,
+                            28 * mm, 24 * mm, 60 * mm]))
+    else:
+        story.append(_p(L["none"], styles.body))
+
+    story.append(_p(L["section_quality"], styles.h2))
+    for note in report.notes or (L["note_none"],):
+        story.append(_p(f"• {note}", styles.body))
+
+    if charts:
+        story.append(_p(L["section_charts"], styles.h2))
+        usable = _PAGE[0] - 2 * _MARGIN
+        for chart in charts:
+            image = Image(io.BytesIO(chart.png))
+            scale = min(1.0, usable / image.imageWidth, (120 * mm) / image.imageHeight)
+            image.drawWidth = image.imageWidth * scale
+            image.drawHeight = image.imageHeight * scale
+            story.append(KeepTogether([image, _p(chart.caption, styles.body), Spacer(1, 4)]))
+
+    story.append(_p(L["section_provenance"], styles.h2))
+    provenance = [
+        (L["generated_at"], _dt(report.generated_at, report)),
+        (L["software_version"], f"quantrac {report.software_version}"),
+        (L["data_rows"], str(report.data_rows)),
+        (L["data_sha256"], report.data_sha256),
+    ]
+    story.append(_table(["", ""], [[_p(k, styles.head), _p(v, styles.cell)]
+                                   for k, v in provenance], styles,
+                        widths=[60 * mm, 130 * mm]))
+    story.append(_p(L["hash_note"], styles.body))
+    return story
+
+
+def render_pdf(report: Report, charts: Sequence[Chart] = ()) -> bytes:
+    """The report as PDF bytes (A4 landscape, fonts embedded)."""
+    _register_fonts()
+    buffer = io.BytesIO()
+    words = report.labels
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=_PAGE,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=_MARGIN,
+        title=f"{words['title']} — {report.plant.name} — {report.period}",
+        author=f"quantrac {report.software_version}",
+        subject=report.plant.regulation,
+        creator="quantrac",
+    )
+
+    def footer(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7)
+        canvas.drawString(_MARGIN, 6 * mm, f"{report.plant.id} · {report.period} · "
+                          f"SHA-256 {report.data_sha256[:16]}…")
+        canvas.drawRightString(_PAGE[0] - _MARGIN, 6 * mm, str(document.page))
+        canvas.restoreState()
+
+    doc.build(_story(report, charts, _Styles()), onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()

@@ -1,0 +1,116 @@
+"""The report's CSV tables: machine-readable, language-independent, numbers as `check --json`.
+
+Column names are stable snake_case keys; treatment and episode numbers are the rules'
+`to_json()` values unchanged, so a table row equals the corresponding `check --json` row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from reports.model import Report
+
+TABLES = ("daily", "parameters", "episodes", "treatment", "alerts", "data")
+Table = tuple[list[str], list[list[Any]]]
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _iso(value: Any) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def treatment_table(report: Report) -> Table:
+    """Daily treatment rows then the period total (`date` = YYYY-MM or first/last day)."""
+    header = ["plant", "date", "inflow_m3", "outflow_m3", "bypass_m3", "treated_ratio",
+              "compliant_ratio"]
+    rows = [[row.to_json()[h] for h in header] for row in report.treatment_days]
+    if report.treatment_total is not None:
+        total = report.treatment_total.to_json()
+        rows.append([total[h] for h in header])
+    return header, rows
+
+
+def episodes_table(report: Report) -> Table:
+    """Every finding of the period (SPEC finding fields) with its duration in minutes."""
+    header = ["plant", "station", "parameter", "kind", "basis", "start", "end", "value", "limit",
+              "ratio", "severity", "duration_minutes"]
+    rows = []
+    for episode in report.episodes:
+        data = episode.finding.to_json()
+        rows.append([*(data[h] for h in header[:-1]), round(episode.duration_minutes, 2)])
+    return header, rows
+
+
+def parameters_table(report: Report) -> Table:
+    """Circular 10 Art. 25 figures per station and parameter."""
+    header = ["station", "parameter", "unit", "limit_min", "limit_max", "valid_count", "min",
+              "mean", "max", "over_limit", "episodes", "episode_minutes", "worst_ratio",
+              "expected", "valid", "completeness", "calibrating_minutes", "error_minutes"]
+    rows = [
+        [p.station, p.parameter, p.unit, p.limit_min, p.limit_max, p.valid_count, _round(p.min),
+         _round(p.mean), _round(p.max), p.over_limit, p.episodes, round(p.episode_minutes, 2),
+         _round(p.worst_ratio, 2), p.expected, p.valid, _round(p.completeness),
+         round(p.calibrating_minutes, 2), round(p.error_minutes, 2)]
+        for p in report.parameters
+    ]
+    return header, rows
+
+
+def daily_table(report: Report) -> Table:
+    """One row per plant-local day: treatment, assessment and daily means of valid data."""
+    header = ["date", "inflow_m3", "outflow_m3", "bypass_m3", "treated_ratio",
+              "compliant_ratio", "over_limit", "episodes", "expected", "valid", "completeness",
+              "status", *(f"mean_{k}" for k in report.day_parameters)]
+    rows = []
+    for day in report.days:
+        treated = day.treatment.to_json() if day.treatment is not None else {}
+        rows.append([
+            day.date.isoformat(),
+            *(treated.get(k) for k in header[1:6]),
+            day.over_limit, day.episodes, day.expected, day.valid, _round(day.completeness),
+            day.status, *(_round(day.means.get(k)) for k in report.day_parameters),
+        ])
+    return header, rows
+
+
+def alerts_table(report: Report) -> Table:
+    """Alert episodes with their acknowledgements."""
+    header = ["id", "parameter", "kind", "severity", "state", "start", "end", "acked_by",
+              "acked_at", "note"]
+    rows = [
+        [a.id, a.parameter, a.kind, a.severity, a.state, _iso(a.start), _iso(a.end),
+         a.acked_by, _iso(a.acked_at), a.note]
+        for a in report.alerts
+    ]
+    return header, rows
+
+
+def table_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    """RFC 4180 CSV (UTF-8, `\\n` line ends); None is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_table(report: Report, name: str) -> bytes:
+    """The CSV bytes of table `name` (one of TABLES); `data` is the hashed canonical data."""
+    if name == "data":
+        return report.data_csv
+    builders = {
+        "daily": daily_table,
+        "parameters": parameters_table,
+        "episodes": episodes_table,
+        "treatment": treatment_table,
+        "alerts": alerts_table,
+    }
+    header, rows = builders[name](report)
+    return table_csv(header, rows)
