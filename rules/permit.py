@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -30,6 +30,33 @@ class RangeLimit(BaseModel):
     max: float | None = None
 
 
+class ReceivingWater(BaseModel):
+    """The water body the outfall discharges into; gives Kq when the permit names none.
+
+    `flow_m3_s` (rivers: average of the driest 3 months) or `volume_m3` (lakes) pick the band;
+    without them the regulation's no-data value applies.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["river", "lake", "coastal_aquatic", "coastal_other"]
+    flow_m3_s: float | None = Field(default=None, ge=0)
+    volume_m3: float | None = Field(default=None, ge=0)
+
+
+class PermitChange(BaseModel):
+    """A permit amendment applying from `effective` (plant-local midnight) onwards.
+
+    Fields left out keep their earlier value; `limits` are merged over the earlier overrides.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    effective: date
+    regulation: str | None = None
+    column: Literal["A", "B", "C"] | None = None
+    kq: float | None = Field(default=None, gt=0)
+    limits: dict[str, float | RangeLimit] = Field(default_factory=dict)
+
+
 class Plant(BaseModel):
     """One plant: identity, permit terms and monitored stations/parameters."""
 
@@ -41,11 +68,43 @@ class Plant(BaseModel):
     timezone: str = "Asia/Ho_Chi_Minh"
     design_flow_m3_day: float = Field(gt=0)
     regulation: str = "qcvn40-2011"
-    column: Literal["A", "B"] = "B"
-    kq: float | None = Field(default=None, gt=0)
+    # A/B for QCVN 40:2011; QCVN 40:2025 drafts add C (checked against the regulation data).
+    column: Literal["A", "B", "C"] = "B"
+    kq: float | None = Field(default=None, gt=0)  # wins over receiving_water when both given
     interval: str = "5m"
     stations: dict[str, list[str]]
     limits: dict[str, float | RangeLimit] = Field(default_factory=dict)
+    receiving_water: ReceivingWater | None = None
+    permit_changes: tuple[PermitChange, ...] = ()
+
+    @model_validator(mode="after")
+    def _permit_terms(self) -> Plant:
+        # Imported here: regulation data is only needed once a plant is validated.
+        from rules.errors import RulesError
+        from rules.regulation import load_regulation
+
+        dates = [c.effective for c in self.permit_changes]
+        if dates != sorted(set(dates)):
+            raise ValueError("permit_changes must have distinct effective dates, in order")
+        regulation, column = self.regulation, self.column
+        for change in (None, *self.permit_changes):
+            if change is not None:
+                regulation = change.regulation or regulation
+                column = change.column or column
+            try:
+                table = load_regulation(regulation)
+            except RulesError as exc:
+                raise ValueError(str(exc)) from exc
+            if column not in table.columns:
+                raise ValueError(
+                    f"column {column!r} not in {regulation} (columns: {', '.join(table.columns)})"
+                )
+            if not table.table_loaded and not self.limits:
+                raise ValueError(
+                    f"{regulation}: official limit table not loaded; give the limits from the "
+                    "permit in [plants.limits]"
+                )
+        return self
 
     @field_validator("timezone")
     @classmethod

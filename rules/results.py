@@ -20,6 +20,8 @@ class TreatmentRow:
     bypass_m3: float
     treated_ratio: float | None
     compliant_ratio: float | None
+    # hours of the period with inflow or outflow not measured (gaps not bridged); not in JSON
+    flow_gap_hours: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class CompletenessRow:
     date: date
     expected: int
     valid: int
+    excluded: int = 0  # readings present but not valid (status 01/02, impossible); not in JSON
 
     @property
     def fraction(self) -> float:

@@ -1,0 +1,173 @@
+"""Evaluation: one plant's readings frame in, findings + treatment + completeness out.
+
+`evaluate` is the full check over a range; `instantaneous_findings` is the cheap subset run
+inline on every ingested batch. Both are pure: `now` is passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from rules import bases, quality
+from rules.bases import Context
+from rules.errors import RulesError
+from rules.findings import Finding
+from rules.limits import EffectiveLimits, LimitSchedule, limit_schedule, single_schedule
+from rules.permit import Plant
+from rules.results import CheckResult, CompletenessRow
+from rules.series import Series, extract, frame_times, plant_rows, station_rows, to_ns
+from rules.settings import CheckSettings
+from rules.treatment import bypass_findings, treatment_table
+
+FLOW_KEYS = ("flow_in", "flow_out", "flow_bypass")
+_MEANS = {
+    "hourly_mean": bases.hourly_mean,
+    "daily_mean": bases.daily_mean,
+    "monthly_mean": bases.monthly_mean,
+}
+
+
+def _sort_key(finding: Finding) -> tuple[datetime, str, str, str, str]:
+    return (finding.start, finding.station, finding.parameter, finding.kind, finding.basis)
+
+
+def _in_range(frame: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    times = frame_times(frame)
+    keep = (times >= lo) & (times < hi)
+    return frame if keep.all() else frame[keep]
+
+
+def _context(plant: Plant, settings: CheckSettings, schedule: LimitSchedule) -> Context:
+    return Context(plant=plant.id, zone=plant.zone, interval=plant.interval_delta,
+                   settings=settings, schedule=schedule)
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    plant: Plant,
+    settings: CheckSettings,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> CheckResult:
+    """Judge `plant` over [start, end) (never past `now`): every configured basis for the
+    limited parameters of the compliance stations, data quality of every configured
+    station/parameter, bypass and the treatment target. Findings are sorted by start."""
+    lo, hi = to_ns(start), to_ns(end)
+    if hi <= lo:
+        raise RulesError(f"empty check range {start.isoformat()} .. {end.isoformat()}")
+    horizon = end if hi <= to_ns(now) else now
+    if to_ns(horizon) <= lo:
+        return CheckResult()
+    schedule = limit_schedule(plant, start, horizon)
+    ctx = _context(plant, settings, schedule)
+    stations = station_rows(_in_range(plant_rows(frame, plant.id), lo, to_ns(horizon)))
+    limited = set(schedule.keys())
+
+    findings: list[Finding] = []
+    completeness: list[CompletenessRow] = []
+    judged: list[Series] = []
+    flows: dict[str, list[Series]] = {key: [] for key in FLOW_KEYS}
+    for station, keys in plant.stations.items():
+        for key in keys:
+            series = extract(stations.get(station), station, key, settings)
+            completeness += quality.completeness(
+                plant.id, ctx.zone, ctx.interval, series, start, horizon)
+            findings += quality.silences(
+                plant.id, ctx.zone, ctx.interval, series, settings, start, horizon)
+            findings += quality.faults(plant.id, ctx.zone, ctx.interval, series, settings)
+            if key in flows:
+                flows[key].append(series)
+            if key == "flow_bypass":
+                findings += bypass_findings(ctx, series)
+            if station not in settings.compliance_stations or key not in limited:
+                continue
+            judged.append(series)
+            for basis in settings.bases_for(key):
+                if basis == "instantaneous":
+                    findings += bases.instantaneous(ctx, series)
+                else:
+                    findings += _MEANS[basis](ctx, series, start, horizon)
+
+    outlet = next((s for s in settings.compliance_stations if s in plant.stations), "outlet")
+    treatment, shortfalls = treatment_table(ctx, flows, judged, outlet, start, horizon)
+    findings += shortfalls
+    findings.sort(key=_sort_key)
+    return CheckResult(findings=findings, treatment=treatment, completeness=completeness)
+
+
+def instantaneous_findings(
+    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, limits: EffectiveLimits
+) -> list[Finding]:
+    """The cheap inline check of a freshly ingested batch: every valid reading of a limited
+    compliance-station parameter against `limits`, bypass flow, and sensor faults."""
+    stations = station_rows(plant_rows(frame, plant.id))
+    if not stations:
+        return []
+    ctx = _context(plant, settings, single_schedule(limits))
+    findings: list[Finding] = []
+    for station, rows in stations.items():
+        for key in plant.stations.get(station, ()):
+            if key not in rows.columns:
+                continue
+            series = extract(rows, station, key, settings)
+            if len(series.times) == 0:
+                continue
+            findings += quality.faults(plant.id, ctx.zone, ctx.interval, series, settings)
+            if key == "flow_bypass":
+                findings += bypass_findings(ctx, series)
+            if ("instantaneous" in settings.alert_bases
+                    and station in settings.compliance_stations and key in limits.limits):
+                findings += bases.instantaneous(ctx, series)
+    findings.sort(key=_sort_key)
+    return findings
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.2f}"
+
+
+def render_text(result: CheckResult) -> str:
+    """Human-readable `quantrac check` output: findings, treatment table, weak completeness."""
+    lines = [f"Findings: {len(result.findings)}"]
+    for f in result.findings:
+        detail = ""
+        if f.value is not None:
+            detail = f"value {_num(f.value)}"
+            if f.limit is not None:
+                detail += f" limit {_num(f.limit)}"
+            if f.ratio is not None:
+                detail += f" (×{f.ratio:.2f})"
+        lines.append(
+            f"  {f.severity:<8} {f.kind:<19} {f.station}/{f.parameter:<14} {f.basis:<12} "
+            f"{f.start.isoformat()} → {f.end.isoformat()}  {detail}".rstrip()
+        )
+    if result.treatment:
+        lines += ["", "Treatment (100 % target)",
+                  f"  {'date':<10} {'inflow m³':>12} {'outflow m³':>12} {'bypass m³':>10} "
+                  f"{'treated':>8} {'compliant':>9}  unmeasured"]
+        for t in result.treatment:
+            pct = ["-" if r is None else f"{100 * r:.1f} %" for r in
+                   (t.treated_ratio, t.compliant_ratio)]
+            gap = f"{t.flow_gap_hours:.1f} h" if t.flow_gap_hours > 0.05 else ""
+            lines.append(
+                f"  {t.date:<10} {t.inflow_m3:>12,.1f} {t.outflow_m3:>12,.1f} "
+                f"{t.bypass_m3:>10,.1f} {pct[0]:>8} {pct[1]:>9}  {gap}".rstrip()
+            )
+    weak = [c for c in result.completeness if c.fraction < 1.0]
+    total = len(result.completeness)
+    lines += ["", f"Completeness: {total - len(weak)} of {total} station-parameter-days complete"]
+    for c in weak:
+        note = f", {c.excluded} excluded (status/impossible)" if c.excluded else ""
+        lines.append(
+            f"  {c.date.isoformat()} {c.station}/{c.parameter:<14} "
+            f"{c.valid}/{c.expected} valid ({100 * c.fraction:.1f} %{note})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["evaluate", "instantaneous_findings", "render_text"]

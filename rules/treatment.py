@@ -1,0 +1,158 @@
+"""The 100 % treatment target: volumes, treated and compliant ratios per day and month.
+
+Flows (m³/h) are integrated with the trapezoid rule over irregular intervals; two readings
+further apart than `flow_gap_intervals` × interval are not bridged — that stretch counts as
+unmeasured (`TreatmentRow.flow_gap_hours`) rather than guessed. Compliant outflow is the
+outflow of plant-local hours in which every limited outlet parameter's mean of valid readings
+met its limit; an hour without valid readings of a parameter is not proven compliant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+
+from rules.bases import Context
+from rules.episodes import Subject, local_time, merge_episodes
+from rules.findings import Finding
+from rules.limits import schedule_bounds
+from rules.results import TreatmentRow
+from rules.series import Series
+from rules.windows import Windows, calendar_pieces, calendar_windows
+
+_NS_PER_H = 3.6e12
+
+
+def integrate(series: Series, edges: np.ndarray, gap_ns: float) -> tuple[np.ndarray, np.ndarray]:
+    """(volume m³, measured ns) per piece between `edges` from a flow series in m³/h."""
+    times = series.times[series.valid]
+    values = series.values[series.valid]
+    n_pieces = len(edges) - 1
+    if len(times) < 2:
+        return np.zeros(n_pieces), np.zeros(n_pieces)
+    dt = np.diff(times).astype(np.float64)
+    bridged = dt <= gap_ns
+    volume = np.where(bridged, (values[:-1] + values[1:]) / 2.0 * dt / _NS_PER_H, 0.0)
+    covered = np.where(bridged, dt, 0.0)
+    return _between(times, volume, dt, edges), _between(times, covered, dt, edges)
+
+
+def _between(
+    times: np.ndarray, amount: np.ndarray, dt: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """Spread each segment's amount evenly over its time span and sum it per piece."""
+    cumulative = np.concatenate(([0.0], np.cumsum(amount)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(dt > 0, amount / dt, 0.0)
+    seg = np.clip(np.searchsorted(times, edges, side="right") - 1, 0, len(dt) - 1)
+    at = cumulative[seg] + rate[seg] * (edges - times[seg]).astype(np.float64)
+    at = np.where(edges <= times[0], 0.0, np.where(edges >= times[-1], cumulative[-1], at))
+    return np.diff(at)
+
+
+def _hour_compliance(ctx: Context, judged: Sequence[Series], hours: Windows) -> np.ndarray:
+    """True per hour piece when every judged parameter's valid mean met its limits."""
+    ok = np.ones(len(hours), dtype=bool)
+    for series in judged:
+        idx = hours.index_of(series.times)
+        use = series.valid & (idx >= 0)
+        n = len(hours)
+        counts = np.bincount(idx[use], minlength=n)[:n]
+        sums = np.bincount(idx[use], weights=series.values[use], minlength=n)[:n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        lows, highs = schedule_bounds(ctx.schedule, series.key, hours.starts)
+        met = (counts > 0) & ~(means > highs) & ~(means < lows)
+        ok &= met
+    return ok
+
+
+def treatment_table(
+    ctx: Context,
+    flows: Mapping[str, Sequence[Series]],
+    judged: Sequence[Series],
+    outlet: str,
+    start: datetime,
+    end: datetime,
+) -> tuple[list[TreatmentRow], list[Finding]]:
+    """Rows per plant-local day and month of [start, end), and `treatment_shortfall` findings
+    for whole days/months whose compliant ratio is under the target."""
+    hours = calendar_pieces("hourly_mean", ctx.zone, start, end)
+    if len(hours) == 0:
+        return [], []
+    gap = ctx.settings.flow_gap_intervals * ctx.interval.total_seconds() * 1e9
+    span = (hours.ends - hours.starts).astype(np.float64)
+    volumes: dict[str, np.ndarray] = {}
+    unmeasured = np.zeros(len(hours))
+    for key in ("flow_in", "flow_out", "flow_bypass"):
+        total, covered = np.zeros(len(hours)), np.zeros(len(hours))
+        for series in flows.get(key, ()):
+            vol, cov = integrate(series, hours.edges, gap)
+            total += vol
+            covered = np.maximum(covered, cov)
+        volumes[key] = total
+        if key != "flow_bypass":
+            unmeasured = np.maximum(unmeasured, span - covered)
+    compliant_out = volumes["flow_out"] * _hour_compliance(ctx, judged, hours)
+
+    local = [local_time(int(t), ctx.zone) for t in hours.starts]
+    days = np.array([d.date().isoformat() for d in local])
+    months = np.array([d.strftime("%Y-%m") for d in local])
+    full_days = set(calendar_windows("daily_mean", ctx.zone, start, end).starts.tolist())
+    full_months = set(calendar_windows("monthly_mean", ctx.zone, start, end).starts.tolist())
+
+    rows: list[TreatmentRow] = []
+    findings: list[Finding] = []
+    for labels, full, basis in ((days, full_days, "day"), (months, full_months, "month")):
+        for label in dict.fromkeys(labels.tolist()):
+            sel = labels == label
+            row = _row(ctx.plant, label, sel, volumes, compliant_out, unmeasured)
+            rows.append(row)
+            first, last = np.flatnonzero(sel)[[0, -1]]
+            whole = int(hours.starts[first]) in full
+            ratio = row.compliant_ratio
+            if whole and ratio is not None and ratio < ctx.settings.treatment_target:
+                findings.append(Finding(
+                    plant=ctx.plant, station=outlet, parameter="compliant_ratio",
+                    kind="treatment_shortfall", basis=basis,
+                    start=local_time(int(hours.starts[first]), ctx.zone),
+                    end=local_time(int(hours.ends[last]), ctx.zone),
+                    value=ratio, limit=ctx.settings.treatment_target,
+                    ratio=ratio / ctx.settings.treatment_target,
+                    severity=ctx.settings.shortfall_severity,
+                ))
+    return rows, findings
+
+
+def _row(
+    plant: str, label: str, sel: np.ndarray, volumes: Mapping[str, np.ndarray],
+    compliant_out: np.ndarray, unmeasured: np.ndarray,
+) -> TreatmentRow:
+    inflow = float(volumes["flow_in"][sel].sum())
+    outflow = float(volumes["flow_out"][sel].sum())
+    compliant = float(compliant_out[sel].sum())
+    return TreatmentRow(
+        plant=plant, date=label, inflow_m3=inflow, outflow_m3=outflow,
+        bypass_m3=float(volumes["flow_bypass"][sel].sum()),
+        treated_ratio=outflow / inflow if inflow > 0 else None,
+        compliant_ratio=compliant / inflow if inflow > 0 else None,
+        flow_gap_hours=float(unmeasured[sel].sum()) / _NS_PER_H,
+    )
+
+
+def bypass_findings(ctx: Context, series: Series) -> list[Finding]:
+    """`bypass` (critical) for every run of valid bypass-flow readings above zero."""
+    times, values = series.times[series.valid], series.values[series.valid]
+    flowing = values > 0
+    if not flowing.any():
+        return []
+    gap = ctx.settings.no_data_after_intervals * ctx.interval.total_seconds() * 1e9
+    joined = np.ones(len(times), dtype=bool)
+    joined[1:] = np.diff(times) <= gap
+    subject = Subject(ctx.plant, series.station, series.key, "bypass", "instantaneous", ctx.zone)
+    limits = np.zeros(len(values))
+    return merge_episodes(subject, times, times, flowing, joined, values, limits, values,
+                          "critical", with_ratio=False)
+
