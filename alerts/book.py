@@ -1,0 +1,272 @@
+"""The alert book: alerts and their transitions in SQLite (WAL) at `<state_dir>/alerts.sqlite`.
+
+One connection per call (cheap for SQLite, and safe across the collector's threads and the
+`quantrac alerts` command running in another process); every state change runs inside
+`BEGIN IMMEDIATE`, and a UNIQUE partial index keeps one open alert per key even then.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alerts.alert import Alert
+from alerts.errors import AlertsError
+from alerts.lifecycle import Transition
+from alerts.settings import severity_rank
+
+FILENAME = "alerts.sqlite"
+_ID_PREFIX = "A-"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    cluster TEXT NOT NULL, plant TEXT NOT NULL, station TEXT NOT NULL,
+    parameter TEXT NOT NULL, kind TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'resolved')),
+    severity TEXT NOT NULL, basis TEXT NOT NULL,
+    value REAL, "limit" REAL, ratio REAL,
+    started_at TEXT NOT NULL, last_end TEXT NOT NULL, opened_at TEXT NOT NULL,
+    last_breach_at TEXT NOT NULL, breach_bases TEXT NOT NULL DEFAULT '',
+    fired_at TEXT, announced_at TEXT, notified_at TEXT, notify_count INTEGER NOT NULL DEFAULT 0,
+    escalated_at TEXT, clear_since TEXT, resolved_at TEXT,
+    acked_by TEXT, acked_at TEXT, ack_note TEXT, suppressed TEXT,
+    flapping INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open
+    ON alerts (plant, station, parameter, kind) WHERE state != 'resolved';
+CREATE INDEX IF NOT EXISTS alerts_key_fired ON alerts (plant, station, parameter, kind, fired_at);
+CREATE TABLE IF NOT EXISTS transitions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_seq INTEGER NOT NULL REFERENCES alerts (seq),
+    at TEXT NOT NULL, event TEXT NOT NULL,
+    from_state TEXT, to_state TEXT NOT NULL,
+    severity TEXT NOT NULL, value REAL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS transitions_alert ON transitions (alert_seq);
+"""
+
+_COLUMNS = [f.name for f in fields(Alert) if f.name != "id"]
+_TIME_COLUMNS = {
+    "started_at", "last_end", "opened_at", "last_breach_at", "fired_at", "announced_at",
+    "notified_at", "escalated_at", "clear_since", "resolved_at", "acked_at",
+}
+
+
+def format_time(value: datetime) -> str:
+    """Aware datetime → fixed-width UTC text, so SQL comparisons order correctly."""
+    if value.tzinfo is None:
+        raise AlertsError("times stored in the alert book must be timezone-aware")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def alert_id(seq: int) -> str:
+    """Row number → short stable id, e.g. 123 → "A-000123"."""
+    return f"{_ID_PREFIX}{seq:06d}"
+
+
+def alert_seq(text: str) -> int:
+    """ "A-000123" (or "a-123", or "123") → 123; raises AlertsError on anything else."""
+    raw = text.strip().upper()
+    raw = raw.removeprefix(_ID_PREFIX)
+    if not raw.isdigit():
+        raise AlertsError(f"bad alert id {text!r} (expected e.g. A-000123)")
+    return int(raw)
+
+
+class Book:
+    """SQLite-backed store of alerts and transitions; also hosts the outbox tables."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / FILENAME
+        with self.connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    def connect(self) -> _Connection:
+        """A fresh connection (autocommit; use `transaction()` for changes)."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise AlertsError(f"cannot open alert book {self.path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return _Connection(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT` (rolled back on error): the unit of every state change."""
+        with self.connect() as wrapper:
+            conn = wrapper.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- reads and writes inside a transaction -------------------------------------------
+
+    def open_alerts(self, conn: sqlite3.Connection) -> dict[tuple[str, str, str, str], Alert]:
+        rows = conn.execute("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY seq")
+        return {alert.key: alert for alert in map(_alert_from_row, rows)}
+
+    def find(self, conn: sqlite3.Connection, ident: str) -> Alert:
+        row = conn.execute("SELECT * FROM alerts WHERE seq = ?", (alert_seq(ident),)).fetchone()
+        if row is None:
+            raise AlertsError(f"no alert with id {ident!r} (see `quantrac alerts list`)")
+        return _alert_from_row(row)
+
+    def save(self, conn: sqlite3.Connection, alert: Alert) -> Alert:
+        """Insert a new alert (empty id) or update a stored one; returns it with its id."""
+        values = [_to_sql(name, getattr(alert, name)) for name in _COLUMNS]
+        if not alert.id:
+            cols = ", ".join(f'"{c}"' for c in _COLUMNS)
+            marks = ", ".join("?" for _ in _COLUMNS)
+            cursor = conn.execute(f"INSERT INTO alerts ({cols}) VALUES ({marks})", values)
+            if cursor.lastrowid is None:
+                raise AlertsError("alert book insert returned no row id")
+            return alert.evolve(id=alert_id(cursor.lastrowid))
+        sets = ", ".join(f'"{c}" = ?' for c in _COLUMNS)
+        conn.execute(f"UPDATE alerts SET {sets} WHERE seq = ?", [*values, alert_seq(alert.id)])
+        return alert
+
+    def record(
+        self,
+        conn: sqlite3.Connection,
+        alert: Alert,
+        transitions: Sequence[Transition],
+        now: datetime,
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO transitions (alert_seq, at, event, from_state, to_state, severity, "
+            "value, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (alert_seq(alert.id), format_time(now), t.event, t.from_state, t.to_state,
+                 alert.severity, alert.value, t.detail)
+                for t in transitions
+            ],
+        )
+
+    def fired_since(
+        self, conn: sqlite3.Connection, key: tuple[str, str, str, str], since: datetime
+    ) -> int:
+        """How many episodes of this key fired at or after `since` (flap detection)."""
+        row = conn.execute(
+            "SELECT COUNT(*) FROM alerts WHERE plant = ? AND station = ? AND parameter = ? "
+            "AND kind = ? AND fired_at >= ?",
+            (*key, format_time(since)),
+        ).fetchone()
+        return int(row[0])
+
+    # -- plain reads ----------------------------------------------------------------------
+
+    def list_alerts(self, open_only: bool = False, limit: int = 500) -> list[Alert]:
+        """Newest first; `open_only` keeps pending and firing alerts."""
+        where = "WHERE state != 'resolved'" if open_only else ""
+        with self.connect() as wrapper:
+            rows = wrapper.conn.execute(
+                f"SELECT * FROM alerts {where} ORDER BY seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [_alert_from_row(row) for row in rows]
+
+    def get(self, ident: str) -> Alert:
+        with self.connect() as wrapper:
+            return self.find(wrapper.conn, ident)
+
+    def transitions(self, ident: str) -> list[dict[str, Any]]:
+        """The recorded history of one alert, oldest first."""
+        with self.connect() as wrapper:
+            rows = wrapper.conn.execute(
+                "SELECT at, event, from_state, to_state, severity, value, detail "
+                "FROM transitions WHERE alert_seq = ? ORDER BY seq",
+                (alert_seq(ident),),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def plant_state(self, plant: str, now: datetime) -> dict[str, Any]:
+        """The retained MQTT state of one plant: a summary of its open alerts."""
+        with self.connect() as wrapper:
+            rows = wrapper.conn.execute(
+                "SELECT * FROM alerts WHERE plant = ? AND state != 'resolved' ORDER BY seq",
+                (plant,),
+            ).fetchall()
+        alerts = [_alert_from_row(row) for row in rows]
+        firing = [a for a in alerts if a.state == "firing"]
+        worst = max((a.severity for a in firing), key=severity_rank, default=None)
+        return {
+            "plant": plant,
+            "time": now.isoformat(),
+            "status": "alarm" if firing else "ok",
+            "firing": len(firing),
+            "pending": len(alerts) - len(firing),
+            "unacknowledged": sum(1 for a in firing if not a.acknowledged),
+            "worst_severity": worst,
+            "alerts": [
+                {
+                    "id": a.id, "station": a.station, "parameter": a.parameter, "kind": a.kind,
+                    "state": a.state, "severity": a.severity, "value": a.value,
+                    "limit": a.limit, "since": a.started_at.isoformat(),
+                    "acknowledged": a.acknowledged, "suppressed": a.suppressed,
+                }
+                for a in alerts
+            ],
+        }
+
+
+class _Connection:
+    """Context manager closing a sqlite3 connection (sqlite3's own only ends transactions)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executescript(self, sql: str) -> None:
+        self.conn.executescript(sql)
+
+    def __enter__(self) -> _Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+
+def _to_sql(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _TIME_COLUMNS:
+        return format_time(value)
+    if name == "breach_bases":
+        return ",".join(sorted(value))
+    if name == "flapping":
+        return int(value)
+    return value
+
+
+def _alert_from_row(row: sqlite3.Row) -> Alert:
+    values: dict[str, Any] = {}
+    for name in _COLUMNS:
+        raw = row[name]
+        if name in _TIME_COLUMNS:
+            values[name] = None if raw is None else parse_time(raw)
+        elif name == "breach_bases":
+            values[name] = frozenset(b for b in (raw or "").split(",") if b)
+        elif name == "flapping":
+            values[name] = bool(raw)
+        else:
+            values[name] = raw
+    return Alert(id=alert_id(row["seq"]), **values)

@@ -1,0 +1,47 @@
+"""Terminal channel: one line per notification on stdout, stderr or the log (the demo's
+live alerts)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+
+from alerts.errors import ChannelError
+from alerts.notification import Notification
+from alerts.settings import TerminalChannelSettings
+
+log = logging.getLogger("quantrac.alerts")
+
+
+def terminal_line(n: Notification) -> str:
+    """`HH:MM:SS [subject] | severity value/limit (ratio×)` on a single line."""
+    data = n.data
+    detail = [str(data.get("severity", ""))]
+    if data.get("value") is not None:
+        limit = data.get("limit")
+        detail.append(f"{data['value']:g}" + (f"/{limit:g}" if limit is not None else ""))
+    if data.get("ratio") is not None:
+        detail.append(f"({data['ratio']:g}×)")
+    stamp = datetime.now(UTC).astimezone().strftime("%H:%M:%S")
+    return f"{stamp} {n.subject} | {' '.join(detail)}".replace("\n", " ")
+
+
+class TerminalChannel:
+    """Writes the line to the configured stream; never blocks on anything but the stream."""
+
+    def __init__(self, name: str, settings: TerminalChannelSettings) -> None:
+        self.name = name
+        self._settings = settings
+
+    def send(self, notification: Notification) -> None:
+        line = terminal_line(notification)
+        if self._settings.stream == "log":
+            log.warning("%s", line)
+            return
+        stream = sys.stdout if self._settings.stream == "stdout" else sys.stderr
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            raise ChannelError(f"terminal: {exc}") from exc

@@ -1,0 +1,342 @@
+"""The alert manager: feeds findings through the lifecycle, keeps the book, fills the outbox
+and runs the delivery workers. The collector calls `observe()` after each evaluation and
+`tick()` every second; the CLI calls `list_alerts()` and `ack()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from alerts.alert import Alert
+from alerts.book import Book
+from alerts.channels.base import Channel
+from alerts.channels.mqtt import Publish
+from alerts.channels.registry import build_channels
+from alerts.errors import AlertsError
+from alerts.events import alert_event, alert_line
+from alerts.lifecycle import Context, Step, on_ack, on_breach, on_clear, on_tick
+from alerts.messages import Messages
+from alerts.notification import Notification
+from alerts.outbox import Outbox
+from alerts.routing import can_escalate, targets
+from alerts.settings import AlertSettings, severity_rank
+from rules.findings import Finding
+from rules.permit import Plant
+
+log = logging.getLogger(__name__)
+
+ScopeKey = tuple[str, str, str]
+ACK_TOPIC = "quantrac/v1/{cluster}/{plant}/alerts/ack"
+ACK_SUBSCRIPTION = "quantrac/v1/+/+/alerts/ack"
+_POLL_S = 0.25
+# Events recorded as `alert` points for dashboards (every change of state or severity).
+_POINT_EVENTS = {"opened", "fired", "upgraded", "resolved", "discarded", "acknowledged"}
+
+
+class AlertManager:
+    """Alert lifecycle over a persistent book; thread-safe; survives restarts."""
+
+    def __init__(
+        self,
+        settings: AlertSettings,
+        plants: Sequence[Plant],
+        state_dir: Path,
+        publish: Publish | None = None,
+        record_points: Callable[[list[str]], None] | None = None,
+        lang: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if lang is not None and lang not in ("vi", "en"):
+            raise AlertsError(f"unknown language {lang!r} (use vi or en)")
+        self.settings = settings
+        self._plants = {plant.id: plant for plant in plants}
+        self._book = Book(state_dir)
+        self._outbox = Outbox(self._book, settings.outbox, rng)
+        self._messages = Messages({str(k): v for k, v in settings.templates.items()})
+        self._record_points = record_points
+        self._lang = lang
+        self._channels: dict[str, Channel] = build_channels(
+            settings.channels, publish, self._book.plant_state
+        )
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._wakes: dict[str, threading.Event] = {}
+        self._threads: list[threading.Thread] = []
+
+    # -- properties for the wiring and tests ---------------------------------------------
+
+    @property
+    def book(self) -> Book:
+        return self._book
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._outbox
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        return self._channels
+
+    # -- what the collector calls ----------------------------------------------------------
+
+    def observe(
+        self,
+        findings: Sequence[Finding],
+        scope: Collection[ScopeKey],
+        now: datetime,
+        values: Mapping[ScopeKey, float] | None = None,
+        bases: Collection[str] | None = None,
+    ) -> None:
+        """Findings of one evaluation.
+
+        `scope`: (plant, station, parameter) keys the evaluation covered and that had data; an
+        open alert in scope without a finding clears (with hysteresis on `values`, the latest
+        value per key). `bases`: the bases the evaluation checked (e.g. {"instantaneous"} for
+        the per-batch check), so that it cannot clear an alert raised on an hourly mean;
+        None = all. Keys out of scope are left alone: a vanished series never resolves.
+        """
+        _aware(now)
+        grouped: dict[tuple[str, str, str, str], list[Finding]] = {}
+        for finding in findings:
+            grouped.setdefault(finding.key, []).append(finding)
+        in_scope = set(scope)
+        changed: list[tuple[Alert, Step]] = []
+        with self._lock, self._book.transaction() as conn:
+            current = self._book.open_alerts(conn)
+            for key, batch in grouped.items():
+                alert = current.get(key)
+                # Ascending severity: upgrades are monotone and the stored value is the worst.
+                for finding in sorted(batch, key=lambda f: severity_rank(f.severity)):
+                    ctx = self._context(conn, key, now)
+                    step = on_breach(alert, finding, self._cluster(finding.plant), ctx)
+                    alert = self._apply(conn, step, now, changed)
+            for key, alert in current.items():
+                if key in grouped or alert.scope_key not in in_scope:
+                    continue
+                value = None if values is None else values.get(alert.scope_key)
+                step = on_clear(alert, bases, value, self._context(conn, key, now))
+                self._apply(conn, step, now, changed)
+        self._after_commit(changed, now)
+
+    def tick(self, now: datetime) -> None:
+        """Time-driven changes: pending → firing, flap holds, renotify, escalation, end of
+        maintenance; without started workers it also delivers due notifications."""
+        _aware(now)
+        changed: list[tuple[Alert, Step]] = []
+        with self._lock, self._book.transaction() as conn:
+            for key, alert in self._book.open_alerts(conn).items():
+                step = on_tick(alert, self._context(conn, key, now, alert))
+                self._apply(conn, step, now, changed)
+        self._after_commit(changed, now)
+        if not self._threads:
+            self.deliver(now)
+
+    def ack(self, alert_id: str, by: str, note: str | None, now: datetime) -> Alert:
+        """Acknowledge an alert: recorded with who/when/note; stops renotify and escalation."""
+        _aware(now)
+        if not by.strip():
+            raise AlertsError("an acknowledgement needs a name (--by NAME)")
+        changed: list[tuple[Alert, Step]] = []
+        with self._lock, self._book.transaction() as conn:
+            alert = self._book.find(conn, alert_id)
+            step = on_ack(alert, by.strip(), note, self._context(conn, alert.key, now))
+            saved = self._apply(conn, step, now, changed)
+        self._after_commit(changed, now)
+        if saved is None:
+            raise AlertsError(f"alert {alert_id} could not be acknowledged")
+        return saved
+
+    def handle_ack_message(self, topic: str, payload: bytes, now: datetime) -> Alert:
+        """An acknowledgement over MQTT: topic `quantrac/v1/<cluster>/<plant>/alerts/ack`,
+        payload `{"id": "A-000123", "by": "name", "note": "optional"}`."""
+        parts = topic.split("/")
+        if len(parts) != 6 or parts[:2] != ["quantrac", "v1"] or parts[4:] != ["alerts", "ack"]:
+            raise AlertsError(f"not an acknowledgement topic: {topic!r}")
+        cluster, plant = parts[2], parts[3]
+        try:
+            message = json.loads(payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise AlertsError(f"{topic}: acknowledgement is not JSON: {exc}") from exc
+        if not isinstance(message, dict):
+            raise AlertsError(f"{topic}: acknowledgement must be a JSON object")
+        ident, by, note = message.get("id"), message.get("by"), message.get("note")
+        if not isinstance(ident, str) or not isinstance(by, str) or not by.strip():
+            raise AlertsError(f"{topic}: acknowledgement needs string fields id and by")
+        if note is not None and not isinstance(note, str):
+            raise AlertsError(f"{topic}: acknowledgement note must be a string")
+        alert = self._book.get(ident)
+        if alert.plant != plant or alert.cluster != cluster:
+            raise AlertsError(f"{topic}: alert {alert.id} belongs to {alert.cluster}/{alert.plant}")
+        return self.ack(ident, by, note, now)
+
+    def list_alerts(self, open_only: bool = False) -> list[Alert]:
+        """Newest first."""
+        return self._book.list_alerts(open_only=open_only)
+
+    # -- delivery -------------------------------------------------------------------------
+
+    def recover(self, now: datetime) -> int:
+        """Deal with notifications interrupted by a crash (see `OutboxSettings.interrupted`)."""
+        return self._outbox.recover(now)
+
+    def deliver(self, now: datetime, only: str | None = None) -> int:
+        """One synchronous delivery pass over due notifications; returns how many went out."""
+        return self._outbox.deliver(self._channels, now, only)
+
+    def start(self) -> None:
+        """Recover interrupted sends, then start one delivery worker per channel (a slow
+        SMTP server then cannot delay the terminal or MQTT)."""
+        if self._threads:
+            return
+        self._stop.clear()
+        self.recover(datetime.now(UTC))
+        for name in self._channels:
+            wake = threading.Event()
+            self._wakes[name] = wake
+            thread = threading.Thread(
+                target=self._work, args=(name, wake), name=f"alerts-{name}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
+
+    def close(self) -> None:
+        """Stop the workers (a send in progress finishes within its channel timeout)."""
+        self._stop.set()
+        for wake in self._wakes.values():
+            wake.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+        self._threads.clear()
+        self._wakes.clear()
+
+    def _work(self, name: str, wake: threading.Event) -> None:
+        while not self._stop.is_set():
+            try:
+                self._outbox.deliver(self._channels, datetime.now(UTC), only=name)
+            except (AlertsError, sqlite3.Error):
+                log.exception("alert delivery via %s failed; retrying", name)
+            wake.wait(_POLL_S)
+            wake.clear()
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _cluster(self, plant: str) -> str:
+        known = self._plants.get(plant)
+        return known.cluster if known else plant
+
+    def _context(
+        self,
+        conn: sqlite3.Connection,
+        key: tuple[str, str, str, str],
+        now: datetime,
+        alert: Alert | None = None,
+    ) -> Context:
+        plant, station, parameter, _ = key
+        fired = self._book.fired_since(conn, key, now - timedelta(hours=1))
+        return Context(
+            now=now,
+            settings=self.settings,
+            maintenance=self.settings.maintenance_reason(plant, station, parameter, now),
+            flapping=fired >= self.settings.flap_max_per_hour,
+            can_escalate=alert is not None and can_escalate(alert, self.settings),
+        )
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        step: Step,
+        now: datetime,
+        changed: list[tuple[Alert, Step]],
+    ) -> Alert | None:
+        """Store one lifecycle step: alert row, transitions and outbox rows, in `conn`'s
+        transaction, so a notification exists exactly when its transition does."""
+        if step.alert is None:
+            return None
+        try:
+            saved = self._book.save(conn, step.alert)
+        except sqlite3.IntegrityError as exc:
+            raise AlertsError(f"alert book refused {step.alert.key}: {exc}") from exc
+        if step.transitions:
+            self._book.record(conn, saved, step.transitions, now)
+        notifications = [n for event in step.notify for n in self._render(saved, event, now)]
+        if notifications:
+            self._outbox.enqueue(conn, notifications, now)
+        changed.append((saved, step))
+        return saved
+
+    def _render(self, alert: Alert, event: str, now: datetime) -> list[Notification]:
+        plant = self._plants.get(alert.plant)
+        data = alert_event(alert, event, now, plant.zone if plant else None)
+        rendered: dict[str, tuple[str, str]] = {}
+        result = []
+        for target in targets(alert, event, self.settings, self._lang):
+            if target.lang not in rendered:
+                rendered[target.lang] = self._messages.render(alert, event, target.lang, plant, now)
+            subject, text = rendered[target.lang]
+            result.append(
+                Notification(
+                    alert_id=alert.id, event=event, channel=target.channel,
+                    cluster=alert.cluster, plant=alert.plant, lang=target.lang,
+                    subject=subject, text=text, data=data, route=target.route,
+                    failover=target.failover,
+                )
+            )
+        return result
+
+    def _after_commit(self, changed: list[tuple[Alert, Step]], now: datetime) -> None:
+        if any(step.notify for _, step in changed):
+            for wake in self._wakes.values():
+                wake.set()
+        if self._record_points is None:
+            return
+        lines = [
+            alert_line(alert, now)
+            for alert, step in changed
+            if any(t.event in _POINT_EVENTS for t in step.transitions)
+        ]
+        if lines:
+            try:
+                self._record_points(lines)
+            except Exception:  # dashboards must never stop alerting
+                log.exception("could not record %d alert points", len(lines))
+
+
+def _aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise AlertsError("`now` must be timezone-aware")
+
+
+def render_alert_table(alerts: Sequence[Alert], zone: str | None = None) -> str:
+    """The `quantrac alerts list` table: one line per alert, aligned columns."""
+    if not alerts:
+        return "no alerts"
+    header = ("ID", "STATE", "SEVERITY", "PLANT", "STATION", "PARAMETER", "KIND", "VALUE",
+              "LIMIT", "SINCE", "ACK")
+
+    def since(alert: Alert) -> str:
+        moment = alert.started_at
+        if zone:
+            moment = moment.astimezone(ZoneInfo(zone))
+        return moment.strftime("%Y-%m-%d %H:%M%z")
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:g}"
+
+    rows = [header]
+    for a in alerts:
+        state = a.state + (" (maint.)" if a.suppressed else "") + (" (flap)" if a.flapping else "")
+        ack = f"{a.acked_by}" if a.acked_by else "-"
+        rows.append((a.id, state, a.severity, a.plant, a.station, a.parameter, a.kind,
+                     number(a.value), number(a.limit), since(a), ack))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+    )
