@@ -47,11 +47,13 @@ def silences(
     plant: str, zone: ZoneInfo, interval: timedelta, series: Series, settings: CheckSettings,
     start: datetime, horizon: datetime,
 ) -> list[Finding]:
-    """`no_data` for every stretch of [start, horizon] longer than N × interval without any
-    reading (valid or not) — including a sensor never seen, and one silent up to `horizon`."""
+    """`no_data` for every gap between readings (valid or not) longer than N × interval, the
+    silence from the last reading up to `horizon`, and the whole range for a sensor never
+    seen. The stretch before the first reading is not reported: the frame cannot tell a gap
+    from a station that started reporting (those windows show as `insufficient_data`)."""
     lo, hi = to_ns(start), to_ns(horizon)
     times = series.times[(series.times >= lo) & (series.times <= hi)]
-    marks = np.concatenate(([lo], times, [hi]))
+    marks = np.concatenate((times if len(times) else [lo], [hi]))
     gaps = np.diff(marks)
     limit = settings.no_data_after_intervals * interval.total_seconds() * 1e9
     found = []
