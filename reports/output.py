@@ -6,37 +6,18 @@ is sanitized so no id can reach outside `out_dir`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from reports.charts import Chart, draw_charts
 from reports.errors import ReportsError
+from reports.filenames import safe_part, safe_path
 from reports.html import render_html
 from reports.model import Report
 from reports.pdf import render_pdf
 from reports.tables import TABLES, render_table
 
 FORMATS = ("html", "pdf", "csv")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def safe_part(text: str) -> str:
-    """`text` reduced to `[A-Za-z0-9_-]` (runs of anything else become one `-`)."""
-    cleaned = _UNSAFE.sub("-", text).strip("-")
-    if not cleaned:
-        raise ReportsError(f"cannot make a file name from {text!r}")
-    return cleaned[:80]
-
-
-def safe_path(out_dir: Path, name: str) -> Path:
-    """`out_dir / name`, refusing any name that is not a plain file name inside `out_dir`."""
-    if not name or name != Path(name).name or name.startswith(".") or "\\" in name:
-        raise ReportsError(f"unsafe file name {name!r}")
-    path = out_dir / name
-    if path.resolve().parent != out_dir.resolve():
-        raise ReportsError(f"file name {name!r} leaves {out_dir}")
-    return path
 
 
 def report_stem(report: Report) -> str:

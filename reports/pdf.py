@@ -85,7 +85,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: _Styles
     data: list[list[Any]] = [[_p(h, styles.head) for h in header]]
     for row in rows:
         data.append([cell if isinstance(cell, Flowable) else str(cell) for cell in row])
-    table = Table(data, colWidths=widths, repeatRows=1)
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("FONTSIZE", (0, 0), (-1, -1), 7),
@@ -201,8 +201,8 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
               _p(a.state, styles.cell), _dt(a.start, report), _dt(a.end, report),
               _p(a.acked_by, styles.cell), _dt(a.acked_at, report), _p(a.note, styles.cell)]
              for a in report.alerts],
-            styles, widths=[25 * mm, 25 * mm, 25 * mm, 20 * mm, 18 * mm, 24 * mm, 24 * mm,
-                            28 * mm, 24 * mm, 60 * mm]))
+            styles, widths=[24 * mm, 25 * mm, 25 * mm, 20 * mm, 18 * mm, 27 * mm, 27 * mm,
+                            28 * mm, 27 * mm, 52 * mm]))
     else:
         story.append(_p(L["none"], styles.body))
 
@@ -210,15 +210,15 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
     for note in report.notes or (L["note_none"],):
         story.append(_p(f"• {note}", styles.body))
 
-    if charts:
-        story.append(_p(L["section_charts"], styles.h2))
-        usable = _PAGE[0] - 2 * _MARGIN
-        for chart in charts:
-            image = Image(io.BytesIO(chart.png))
-            scale = min(1.0, usable / image.imageWidth, (120 * mm) / image.imageHeight)
-            image.drawWidth = image.imageWidth * scale
-            image.drawHeight = image.imageHeight * scale
-            story.append(KeepTogether([image, _p(chart.caption, styles.body), Spacer(1, 4)]))
+    usable = _PAGE[0] - 2 * _MARGIN
+    for index, chart in enumerate(charts):
+        image = Image(io.BytesIO(chart.png), hAlign="LEFT")
+        scale = min(1.0, usable / image.imageWidth, (62 * mm) / image.imageHeight)
+        image.drawWidth = image.imageWidth * scale
+        image.drawHeight = image.imageHeight * scale
+        # the section heading travels with the first chart (no orphan heading at a page end)
+        head = [_p(L["section_charts"], styles.h2)] if index == 0 else []
+        story.append(KeepTogether([*head, image, Spacer(1, 6)]))
 
     story.append(_p(L["section_provenance"], styles.h2))
     provenance = [
