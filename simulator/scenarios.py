@@ -167,9 +167,9 @@ def _calibration(context: _Context) -> list[Episode]:
         Episode(
             plant.id, station, "cod", "calibration", start, min(start + length, context.end),
             None,
-            "status 01 with zero/span values (0 and ~3x the limit): stored but never valid; "
-            "no exceedance may be reported for this hour",
-            level=3.2 * _limit(plant, "cod"),
+            "status 01 with span-check values (~5x the limit): stored but never valid; no "
+            "exceedance may be reported for this hour (counting them would make one)",
+            level=5.0 * _limit(plant, "cod"),
         )
     ]  # fmt: skip
 
@@ -414,7 +414,7 @@ def apply_episodes(
         block = stations[episode.station]
         key = episode.parameter
         if episode.kind == "calibration" and key:
-            wild = np.where(steps % 2 == 0, 0.0, episode.level)
+            wild = np.where(steps % 2 == 0, episode.level, 1.1 * episode.level)
             block.values[key] = np.where(mask, wild, block.values[key])
             block.status[key] = np.where(mask, 1, block.status[key])
         elif episode.kind == "cod-spike" and key:
