@@ -11,7 +11,7 @@ import string
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
 FILENAME_FIELDS = frozenset({"province", "facility", "station", "time"})
@@ -160,3 +160,9 @@ class ReportSettings(BaseModel):
             if not re.match(r"^[^@\s]+@[^@\s]+$", address):
                 raise ValueError(f"bad e-mail address {address!r}")
         return value
+
+    @model_validator(mode="after")
+    def _email_needs_recipients(self) -> ReportSettings:
+        if self.email_pdf and not self.email_to:
+            raise ValueError("email_pdf = true needs at least one address in email_to")
+        return self
