@@ -226,7 +226,7 @@ def _promote(draft: _Draft, ctx: Context) -> None:
     if alert.state == "pending":
         persisted = max(ctx.now - alert.opened_at, alert.last_end - alert.started_at)
         if alert.clear_since is None and persisted >= required_duration(alert, ctx.settings):
-            draft.move("fired", alert.severity, fired_at=ctx.now)
+            draft.move("fired", alert.severity, state="firing", fired_at=ctx.now)
     alert = draft.alert
     if alert.state == "firing" and alert.announced_at is None and alert.suppressed is None:
         draft.alert = alert.evolve(announced_at=ctx.now, notified_at=ctx.now, notify_count=1)
