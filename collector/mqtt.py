@@ -70,6 +70,7 @@ class MqttConnection:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
+        client.on_subscribe = self._handle_subscribe
         self._client = client
 
     def start(self, timeout: float = 10.0) -> None:
@@ -127,8 +128,17 @@ class MqttConnection:
             return
         with self._lock:
             self._generation += 1
-        for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
+        client.subscribe([(topic, 1) for topic in self._subscriptions])
+
+    def _handle_subscribe(
+        self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
+    ) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            # A refused subscription (ACL) means we would silently receive nothing: say so.
+            if self._on_change:
+                self._on_change(False, f"subscription refused: {', '.join(failed)}")
+            return
         self.connected.set()
         if self._on_change:
             self._on_change(True, "connected")

@@ -112,7 +112,7 @@ def test_spool_holds_data_while_influx_is_unreachable_then_replays(
         topic = f"quantrac/v1/{unique_id}/{unique_id}/outlet/data"
         for record in _records(50):
             publisher.publish(topic, encode_message([record]))
-        assert wait_for(lambda: run.spool.depth == 50)
+        assert wait_for(lambda: run.spool.depth == 50), run.spool.depth
         assert run.intake.stats.records_stored == 0
         # InfluxDB "comes back": point the store at the live server.
         run.intake.store = InfluxV1Store(InfluxSettings(url=stack.influx_url, database=influx_db))
