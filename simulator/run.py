@@ -151,7 +151,7 @@ def plan_simulation(
         if not selected:
             known = ", ".join(plant.id for plant in plants) or "none"
             raise SimulatorError(f"unknown plant {options.plant!r} (configured: {known})")
-    chosen = clone_plants(selected, options.plants)
+    chosen = clone_plants(selected, max(options.plants, len(selected)))
     scenarios = parse_scenarios(options.scenario)
     start = _resolve_start(chosen, options, now or datetime.now(UTC))
     end = start + options.duration
