@@ -51,7 +51,7 @@ def test_plant_selection(sim):
         "kim-bai",
         "phu-nghia",
     ]
-    with pytest.raises(SimulatorError, match="unknown plant 'nope'.*kim-bai, phu-nghia"):
+    with pytest.raises(SimulatorError, match=r"unknown plant 'nope'.*kim-bai, phu-nghia"):
         plan_simulation(plants, sim.options(plant="nope"))
 
 
