@@ -96,7 +96,7 @@ class CheckSettings(BaseModel):
         "plant intervals (also a gap inside the checked range)",
     )
     stuck_readings: int = Field(
-        default=12, ge=3,
+        default=24, ge=3,
         description="`sensor_fault` when this many consecutive valid readings are identical",
     )
     stuck_exempt: tuple[str, ...] = Field(
