@@ -87,7 +87,7 @@ def test_bypass_finding_and_volume(frames: Any) -> None:
 def test_partial_day_has_rows_but_no_shortfall(frames: Any) -> None:
     result = plant_day(frames, now_hours=6)
     (day, month) = result.treatment
-    assert day.inflow_m3 == pytest.approx(62.5 * (6 - 5 / 60))
+    assert day.inflow_m3 == pytest.approx(62.5 * (6 - 5 / 60)) == month.inflow_m3
     assert not [f for f in result.findings if f.kind == "treatment_shortfall"]
 
 
