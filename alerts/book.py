@@ -53,8 +53,17 @@ CREATE INDEX IF NOT EXISTS transitions_alert ON transitions (alert_seq);
 
 _COLUMNS = [f.name for f in fields(Alert) if f.name != "id"]
 _TIME_COLUMNS = {
-    "started_at", "last_end", "opened_at", "last_breach_at", "fired_at", "announced_at",
-    "notified_at", "escalated_at", "clear_since", "resolved_at", "acked_at",
+    "started_at",
+    "last_end",
+    "opened_at",
+    "last_breach_at",
+    "fired_at",
+    "announced_at",
+    "notified_at",
+    "escalated_at",
+    "clear_since",
+    "resolved_at",
+    "acked_at",
 }
 
 
@@ -154,8 +163,16 @@ class Book:
             "INSERT INTO transitions (alert_seq, at, event, from_state, to_state, severity, "
             "value, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (alert_seq(alert.id), format_time(now), t.event, t.from_state, t.to_state,
-                 alert.severity, alert.value, t.detail)
+                (
+                    alert_seq(alert.id),
+                    format_time(now),
+                    t.event,
+                    t.from_state,
+                    t.to_state,
+                    alert.severity,
+                    alert.value,
+                    t.detail,
+                )
                 for t in transitions
             ],
         )
@@ -216,10 +233,17 @@ class Book:
             "worst_severity": worst,
             "alerts": [
                 {
-                    "id": a.id, "station": a.station, "parameter": a.parameter, "kind": a.kind,
-                    "state": a.state, "severity": a.severity, "value": a.value,
-                    "limit": a.limit, "since": a.started_at.isoformat(),
-                    "acknowledged": a.acknowledged, "suppressed": a.suppressed,
+                    "id": a.id,
+                    "station": a.station,
+                    "parameter": a.parameter,
+                    "kind": a.kind,
+                    "state": a.state,
+                    "severity": a.severity,
+                    "value": a.value,
+                    "limit": a.limit,
+                    "since": a.started_at.isoformat(),
+                    "acknowledged": a.acknowledged,
+                    "suppressed": a.suppressed,
                 }
                 for a in alerts
             ],

@@ -69,9 +69,7 @@ def alert_line(alert: Alert, now: datetime) -> str:
 
 
 def _escape_tag(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
-    )
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
 def _string_field(value: str) -> str:

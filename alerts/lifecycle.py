@@ -121,8 +121,9 @@ def on_breach(alert: Alert | None, finding: Finding, cluster: str, ctx: Context)
             flapping=alert.flapping or ctx.flapping,
         )
         if upgrade:
-            draft.move("upgraded", f"{alert.severity} -> {finding.severity}",
-                       severity=finding.severity)
+            draft.move(
+                "upgraded", f"{alert.severity} -> {finding.severity}", severity=finding.severity
+            )
             if draft.alert.announced_at is not None and draft.alert.suppressed is None:
                 draft.notify.append("upgraded")
     _apply_maintenance(draft, ctx)
@@ -176,8 +177,12 @@ def on_tick(alert: Alert, ctx: Context) -> Step:
     if current.state == "firing" and current.notified_at is not None and not quiet:
         due = ctx.now - current.notified_at >= ctx.settings.renotify_delta
         if due and "fired" not in draft.notify:
-            draft.move("renotify", f"#{current.notify_count + 1}",
-                       notified_at=ctx.now, notify_count=current.notify_count + 1)
+            draft.move(
+                "renotify",
+                f"#{current.notify_count + 1}",
+                notified_at=ctx.now,
+                notify_count=current.notify_count + 1,
+            )
             draft.notify.append("renotify")
         announced = draft.alert.announced_at
         if (
@@ -196,8 +201,13 @@ def on_tick(alert: Alert, ctx: Context) -> Step:
 def on_ack(alert: Alert, by: str, note: str | None, ctx: Context) -> Step:
     """An operator acknowledged: stops renotification and escalation; the alert stays open."""
     draft = _Draft(alert)
-    draft.move("acknowledged", by + (f": {note}" if note else ""),
-               acked_by=by, acked_at=ctx.now, ack_note=note)
+    draft.move(
+        "acknowledged",
+        by + (f": {note}" if note else ""),
+        acked_by=by,
+        acked_at=ctx.now,
+        ack_note=note,
+    )
     if alert.is_open:
         draft.notify.append("acknowledged")
     return draft.step()

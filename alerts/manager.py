@@ -283,9 +283,16 @@ class AlertManager:
             subject, text = rendered[target.lang]
             result.append(
                 Notification(
-                    alert_id=alert.id, event=event, channel=target.channel,
-                    cluster=alert.cluster, plant=alert.plant, lang=target.lang,
-                    subject=subject, text=text, data=data, route=target.route,
+                    alert_id=alert.id,
+                    event=event,
+                    channel=target.channel,
+                    cluster=alert.cluster,
+                    plant=alert.plant,
+                    lang=target.lang,
+                    subject=subject,
+                    text=text,
+                    data=data,
+                    route=target.route,
                     failover=target.failover,
                 )
             )
@@ -318,8 +325,19 @@ def render_alert_table(alerts: Sequence[Alert], zone: str | None = None) -> str:
     """The `quantrac alerts list` table: one line per alert, aligned columns."""
     if not alerts:
         return "no alerts"
-    header = ("ID", "STATE", "SEVERITY", "PLANT", "STATION", "PARAMETER", "KIND", "VALUE",
-              "LIMIT", "SINCE", "ACK")
+    header = (
+        "ID",
+        "STATE",
+        "SEVERITY",
+        "PLANT",
+        "STATION",
+        "PARAMETER",
+        "KIND",
+        "VALUE",
+        "LIMIT",
+        "SINCE",
+        "ACK",
+    )
 
     def since(alert: Alert) -> str:
         moment = alert.started_at
@@ -334,8 +352,21 @@ def render_alert_table(alerts: Sequence[Alert], zone: str | None = None) -> str:
     for a in alerts:
         state = a.state + (" (maint.)" if a.suppressed else "") + (" (flap)" if a.flapping else "")
         ack = f"{a.acked_by}" if a.acked_by else "-"
-        rows.append((a.id, state, a.severity, a.plant, a.station, a.parameter, a.kind,
-                     number(a.value), number(a.limit), since(a), ack))
+        rows.append(
+            (
+                a.id,
+                state,
+                a.severity,
+                a.plant,
+                a.station,
+                a.parameter,
+                a.kind,
+                number(a.value),
+                number(a.limit),
+                since(a),
+                ack,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows

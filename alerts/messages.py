@@ -38,8 +38,8 @@ class Messages:
             text = resources.files("alerts").joinpath(f"templates/{lang}.toml").read_text("utf-8")
             table = tomllib.loads(text)
             override = (overrides or {}).get(lang)
-            subject = (override.subject if override and override.subject else table["subject"])
-            body = (override.body if override and override.body else table["body"])
+            subject = override.subject if override and override.subject else table["subject"]
+            body = override.body if override and override.body else table["body"]
             env = jinja2.Environment(
                 undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
             )

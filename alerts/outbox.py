@@ -78,8 +78,20 @@ class Outbox:
             "lang, body, status, created_at, next_at, origin) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             [
-                (n.alert_id, n.event, n.channel, n.route, n.failover, n.cluster, n.plant,
-                 n.lang, n.to_row_json(), stamp, stamp, n.outbox_id or None)
+                (
+                    n.alert_id,
+                    n.event,
+                    n.channel,
+                    n.route,
+                    n.failover,
+                    n.cluster,
+                    n.plant,
+                    n.lang,
+                    n.to_row_json(),
+                    stamp,
+                    stamp,
+                    n.outbox_id or None,
+                )
                 for n in notifications
             ],
         )
@@ -93,8 +105,7 @@ class Outbox:
             found = rows.fetchall()
             for seq, channel in found:
                 conn.execute("UPDATE outbox SET status = ? WHERE seq = ?", (status, seq))
-                self._attempt(conn, seq, channel, "interrupted", "process stopped during send",
-                              now)
+                self._attempt(conn, seq, channel, "interrupted", "process stopped during send", now)
         return len(found)
 
     def due(self, now: datetime, channel: str | None = None, limit: int = 50) -> list[Notification]:
@@ -206,8 +217,13 @@ class Outbox:
             conn.execute(
                 "UPDATE outbox SET status = ?, attempts = ?, last_error = ?, next_at = ? "
                 "WHERE seq = ?",
-                (status, attempts, error[:500], format_time(now + self.backoff(attempts)),
-                 n.outbox_id),
+                (
+                    status,
+                    attempts,
+                    error[:500],
+                    format_time(now + self.backoff(attempts)),
+                    n.outbox_id,
+                ),
             )
 
     @staticmethod

@@ -103,10 +103,7 @@ class TerminalChannelSettings(_ChannelBase):
 
 
 ChannelSettings = Annotated[
-    EmailChannelSettings
-    | WebhookChannelSettings
-    | MqttChannelSettings
-    | TerminalChannelSettings,
+    EmailChannelSettings | WebhookChannelSettings | MqttChannelSettings | TerminalChannelSettings,
     Field(discriminator="type"),
 ]
 

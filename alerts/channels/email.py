@@ -38,8 +38,9 @@ class EmailChannel:
         msg["To"] = ", ".join(self._settings.to)
         msg["Date"] = formatdate(localtime=False)
         domain = self._settings.sender.rpartition("@")[2] or None
-        msg["Message-ID"] = make_msgid(idstring=f"{notification.alert_id}.{notification.event}",
-                                       domain=domain)
+        msg["Message-ID"] = make_msgid(
+            idstring=f"{notification.alert_id}.{notification.event}", domain=domain
+        )
         msg["X-Quantrac-Alert"] = notification.alert_id
         msg["X-Quantrac-Event"] = notification.event
         msg.set_content(notification.text)

@@ -14,8 +14,13 @@ from alerts.errors import AlertsError, ChannelError
 from alerts.notification import Notification
 from alerts.settings import WebhookChannelSettings
 
-_COLOURS = {"info": "808080", "warning": "FFC000", "minor": "FF8C00", "major": "E03C31",
-            "critical": "8B0000"}
+_COLOURS = {
+    "info": "808080",
+    "warning": "FFC000",
+    "minor": "FF8C00",
+    "major": "E03C31",
+    "critical": "8B0000",
+}
 
 
 class WebhookChannel:
@@ -38,8 +43,12 @@ class WebhookChannel:
         if self._template is not None:
             try:
                 text = self._template.render(
-                    subject=n.subject, text=n.text, event=n.event, id=n.alert_id,
-                    alert=n.data, lang=n.lang,
+                    subject=n.subject,
+                    text=n.text,
+                    event=n.event,
+                    id=n.alert_id,
+                    alert=n.data,
+                    lang=n.lang,
                 )
                 value = json.loads(text)
             except (jinja2.TemplateError, ValueError) as exc:

@@ -42,8 +42,17 @@ def finding(
 ) -> Finding:
     ratio = None if value is None or limit is None else value / limit
     return Finding(
-        plant="kim-bai", station=station, parameter=parameter, kind=kind, basis=basis,
-        start=start, end=end or start, value=value, limit=limit, ratio=ratio, severity=severity,
+        plant="kim-bai",
+        station=station,
+        parameter=parameter,
+        kind=kind,
+        basis=basis,
+        start=start,
+        end=end or start,
+        value=value,
+        limit=limit,
+        ratio=ratio,
+        severity=severity,
     )
 
 
@@ -82,16 +91,16 @@ def published() -> Published:
 
 
 @pytest.fixture
-def make_manager(
-    tmp_path: Path, published: Published
-) -> Callable[..., AlertManager]:
+def make_manager(tmp_path: Path, published: Published) -> Callable[..., AlertManager]:
     """Build a manager on tmp_path/state with MQTT-only delivery unless told otherwise."""
     made: list[AlertManager] = []
 
     def build(state: Path | None = None, **overrides: Any) -> AlertManager:
         config = {**MQTT_ONLY, **overrides}
         manager = AlertManager(
-            AlertSettings.model_validate(config), [KIM_BAI], state or tmp_path / "state",
+            AlertSettings.model_validate(config),
+            [KIM_BAI],
+            state or tmp_path / "state",
             publish=published,
         )
         made.append(manager)

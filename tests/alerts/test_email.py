@@ -44,9 +44,16 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def test_one_email_per_episode(make_manager: Make, smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     config: dict[str, Any] = {
-        "channels": {"mail": {"type": "email", "host": "127.0.0.1", "port": port,
-                              "starttls": False, "sender": "quantrac@kimbai.vn",
-                              "to": ["operator@kimbai.vn", "lead@kimbai.vn"]}},
+        "channels": {
+            "mail": {
+                "type": "email",
+                "host": "127.0.0.1",
+                "port": port,
+                "starttls": False,
+                "sender": "quantrac@kimbai.vn",
+                "to": ["operator@kimbai.vn", "lead@kimbai.vn"],
+            }
+        },
     }
     manager = make_manager(**config)
     for minute in range(0, 20, 2):  # the same breach seen again and again
@@ -71,9 +78,18 @@ def test_one_email_per_episode(make_manager: Make, smtp: tuple[Inbox, int]) -> N
 
 def test_unreachable_smtp_is_a_recorded_failure(make_manager: Make) -> None:
     config: dict[str, Any] = {
-        "channels": {"mail": {"type": "email", "host": "127.0.0.1", "port": 1, "timeout_s": 2,
-                              "starttls": False, "sender": "q@x.vn", "to": ["o@x.vn"],
-                              "lang": "en"}},
+        "channels": {
+            "mail": {
+                "type": "email",
+                "host": "127.0.0.1",
+                "port": 1,
+                "timeout_s": 2,
+                "starttls": False,
+                "sender": "q@x.vn",
+                "to": ["o@x.vn"],
+                "lang": "en",
+            }
+        },
     }
     manager = make_manager(**config)
     manager.observe([finding(220.0, "major")], [COD], T0)

@@ -15,7 +15,9 @@ from tests.alerts.conftest import T0, finding, minutes
 SETTINGS = AlertSettings()
 
 
-def run(script: list[tuple[Any, ...]], settings: AlertSettings = SETTINGS) -> tuple[Alert | None, list[str], list[str]]:
+def run(
+    script: list[tuple[Any, ...]], settings: AlertSettings = SETTINGS
+) -> tuple[Alert | None, list[str], list[str]]:
     """Apply (minute, op, arg) steps to one alert; returns it, events recorded, notifications."""
     alert: Alert | None = None
     events: list[str] = []
@@ -52,116 +54,175 @@ CASES = [
     (
         "minor instantaneous waits min duration then fires once",
         [(0, "breach", finding()), (1, "tick"), (4, "tick"), (5, "tick"), (6, "tick")],
-        "firing", ["fired"],
+        "firing",
+        ["fired"],
     ),
     (
         "major fires at once",
         [(0, "breach", finding(220.0, "major"))],
-        "firing", ["fired"],
+        "firing",
+        ["fired"],
     ),
     (
         "hourly mean fires at once (the window is the duration)",
         [(0, "breach", finding(basis="hourly_mean"))],
-        "firing", ["fired"],
+        "firing",
+        ["fired"],
     ),
     (
         "cleared while pending: no notification at all",
         [(0, "breach", finding()), (2, "clear", 100.0), (10, "tick")],
-        "resolved", [],
+        "resolved",
+        [],
     ),
     (
         "fire then clear notifies resolved",
         [(0, "breach", finding(220.0, "major")), (3, "clear", 100.0)],
-        "resolved", ["fired", "resolved"],
+        "resolved",
+        ["fired", "resolved"],
     ),
     (
         "hysteresis: 130 is under 135 but over 0.95*135, stays firing",
         [(0, "breach", finding(220.0, "major")), (3, "clear", 130.0), (4, "tick")],
-        "firing", ["fired"],
+        "firing",
+        ["fired"],
     ),
     (
         "hysteresis then a real clear",
         [(0, "breach", finding(220.0, "major")), (3, "clear", 130.0), (4, "clear", 120.0)],
-        "resolved", ["fired", "resolved"],
+        "resolved",
+        ["fired", "resolved"],
     ),
     (
         "severity upgrade notifies, downgrade does not",
-        [(0, "breach", finding(150.0, "minor", basis="hourly_mean")),
-         (5, "breach", finding(300.0, "major", basis="hourly_mean")),
-         (10, "breach", finding(150.0, "minor", basis="hourly_mean"))],
-        "firing", ["fired", "upgraded"],
+        [
+            (0, "breach", finding(150.0, "minor", basis="hourly_mean")),
+            (5, "breach", finding(300.0, "major", basis="hourly_mean")),
+            (10, "breach", finding(150.0, "minor", basis="hourly_mean")),
+        ],
+        "firing",
+        ["fired", "upgraded"],
     ),
     (
         "renotify after 1h, then hourly, never before",
-        [(0, "breach", finding(220.0, "major")), (30, "tick"), (59, "tick"), (60, "tick"),
-         (90, "tick"), (120, "tick")],
-        "firing", ["fired", "renotify", "renotify"],
+        [
+            (0, "breach", finding(220.0, "major")),
+            (30, "tick"),
+            (59, "tick"),
+            (60, "tick"),
+            (90, "tick"),
+            (120, "tick"),
+        ],
+        "firing",
+        ["fired", "renotify", "renotify"],
     ),
     (
         "acknowledged: no renotify, still resolves",
-        [(0, "breach", finding(220.0, "major")), (10, "ack"), (70, "tick"), (130, "tick"),
-         (140, "clear", 100.0)],
-        "resolved", ["fired", "acknowledged", "resolved"],
+        [
+            (0, "breach", finding(220.0, "major")),
+            (10, "ack"),
+            (70, "tick"),
+            (130, "tick"),
+            (140, "clear", 100.0),
+        ],
+        "resolved",
+        ["fired", "acknowledged", "resolved"],
     ),
     (
         "escalation after 30 min when a route has one",
-        [(0, "breach", finding(220.0, "major")), (29, "tick", {"can_escalate": True}),
-         (30, "tick", {"can_escalate": True}), (45, "tick", {"can_escalate": True})],
-        "firing", ["fired", "escalated"],
+        [
+            (0, "breach", finding(220.0, "major")),
+            (29, "tick", {"can_escalate": True}),
+            (30, "tick", {"can_escalate": True}),
+            (45, "tick", {"can_escalate": True}),
+        ],
+        "firing",
+        ["fired", "escalated"],
     ),
     (
         "no escalation without an escalation route",
         [(0, "breach", finding(220.0, "major")), (30, "tick"), (45, "tick")],
-        "firing", ["fired"],
+        "firing",
+        ["fired"],
     ),
     (
         "maintenance: recorded, not notified, announced when the window ends",
-        [(0, "breach", finding(220.0, "major"), {"maintenance": "calibration"}),
-         (10, "tick", {"maintenance": "calibration"}), (20, "tick")],
-        "firing", ["fired"],
+        [
+            (0, "breach", finding(220.0, "major"), {"maintenance": "calibration"}),
+            (10, "tick", {"maintenance": "calibration"}),
+            (20, "tick"),
+        ],
+        "firing",
+        ["fired"],
     ),
     (
         "maintenance: episode over inside the window, never notified",
-        [(0, "breach", finding(220.0, "major"), {"maintenance": "calibration"}),
-         (10, "clear", 100.0)],
-        "resolved", [],
+        [
+            (0, "breach", finding(220.0, "major"), {"maintenance": "calibration"}),
+            (10, "clear", 100.0),
+        ],
+        "resolved",
+        [],
     ),
     (
         "no_data clears on data (in scope), whatever bases the evaluation had",
-        [(0, "breach", finding(None, "warning", kind="no_data", limit=None)),
-         (30, "tick"), (40, "clear", None, {"instantaneous"})],
-        "resolved", ["fired", "resolved"],
+        [
+            (0, "breach", finding(None, "warning", kind="no_data", limit=None)),
+            (30, "tick"),
+            (40, "clear", None, {"instantaneous"}),
+        ],
+        "resolved",
+        ["fired", "resolved"],
     ),
     (
         "an instantaneous check cannot clear an hourly-mean alert",
         [(0, "breach", finding(basis="hourly_mean")), (5, "clear", 100.0, {"instantaneous"})],
-        "firing", ["fired"],
+        "firing",
+        ["fired"],
     ),
     (
         "both bases breached: clears only when both cleared",
-        [(0, "breach", finding(basis="hourly_mean")), (1, "breach", finding()),
-         (5, "clear", 100.0, {"instantaneous"}), (6, "tick"),
-         (60, "clear", 100.0, {"hourly_mean"})],
-        "resolved", ["fired", "resolved"],
+        [
+            (0, "breach", finding(basis="hourly_mean")),
+            (1, "breach", finding()),
+            (5, "clear", 100.0, {"instantaneous"}),
+            (6, "tick"),
+            (60, "clear", 100.0, {"hourly_mean"}),
+        ],
+        "resolved",
+        ["fired", "resolved"],
     ),
     (
         "flapping: resolution held until clear for flap_hold",
-        [(0, "breach", finding(220.0, "major"), {"flapping": True}), (1, "clear", 100.0),
-         (10, "tick"), (16, "tick")],
-        "resolved", ["fired", "resolved"],
+        [
+            (0, "breach", finding(220.0, "major"), {"flapping": True}),
+            (1, "clear", 100.0),
+            (10, "tick"),
+            (16, "tick"),
+        ],
+        "resolved",
+        ["fired", "resolved"],
     ),
     (
         "flapping: a breach during the hold keeps the same alert firing",
-        [(0, "breach", finding(220.0, "major"), {"flapping": True}), (1, "clear", 100.0),
-         (5, "breach", finding(220.0, "major")), (10, "clear", 100.0), (20, "tick"),
-         (25, "tick")],
-        "resolved", ["fired", "resolved"],
+        [
+            (0, "breach", finding(220.0, "major"), {"flapping": True}),
+            (1, "clear", 100.0),
+            (5, "breach", finding(220.0, "major")),
+            (10, "clear", 100.0),
+            (20, "tick"),
+            (25, "tick"),
+        ],
+        "resolved",
+        ["fired", "resolved"],
     ),
 ]
 
 
 @pytest.mark.parametrize(("name", "script", "state", "notified"), CASES, ids=[c[0] for c in CASES])
-def test_lifecycle(name: str, script: list[tuple[Any, ...]], state: str, notified: list[str]) -> None:
+def test_lifecycle(
+    name: str, script: list[tuple[Any, ...]], state: str, notified: list[str]
+) -> None:
     alert, _, got = run(script)
     assert alert is not None
     assert alert.state == state
@@ -174,11 +235,21 @@ def test_transitions_are_recorded_in_order() -> None:
 
 
 def test_flapping_hold_resolves_at_hold_boundary() -> None:
-    alert, _, _ = run([(0, "breach", finding(220.0, "major"), {"flapping": True}),
-                       (1, "clear", 100.0), (15, "tick")])
+    alert, _, _ = run(
+        [
+            (0, "breach", finding(220.0, "major"), {"flapping": True}),
+            (1, "clear", 100.0),
+            (15, "tick"),
+        ]
+    )
     assert alert is not None and alert.state == "firing"
-    alert, _, _ = run([(0, "breach", finding(220.0, "major"), {"flapping": True}),
-                       (1, "clear", 100.0), (16, "tick")])
+    alert, _, _ = run(
+        [
+            (0, "breach", finding(220.0, "major"), {"flapping": True}),
+            (1, "clear", 100.0),
+            (16, "tick"),
+        ]
+    )
     assert alert is not None and alert.state == "resolved"
 
 

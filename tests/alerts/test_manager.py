@@ -26,8 +26,9 @@ def test_one_notification_per_episode_despite_repeated_breaches(
 ) -> None:
     manager = make_manager()
     for minute in range(0, 30, 5):
-        manager.observe([finding(220.0, "major", start=T0 + minutes(minute))], [COD],
-                        T0 + minutes(minute))
+        manager.observe(
+            [finding(220.0, "major", start=T0 + minutes(minute))], [COD], T0 + minutes(minute)
+        )
         manager.tick(T0 + minutes(minute) + timedelta(seconds=1))
     assert published.names() == ["fired"]
     [alert] = manager.list_alerts()
@@ -113,7 +114,8 @@ def test_exceedance_does_not_resolve_when_the_series_disappears(make_manager: Ma
 
 
 @pytest.mark.parametrize(
-    ("value", "state"), [(134.0, "firing"), (128.3, "firing"), (128.0, "resolved"), (None, "resolved")]
+    ("value", "state"),
+    [(134.0, "firing"), (128.3, "firing"), (128.0, "resolved"), (None, "resolved")],
 )
 def test_hysteresis_uses_clear_fraction_of_the_limit(
     make_manager: Make, value: float | None, state: str
@@ -186,9 +188,14 @@ def test_acknowledged_alert_is_not_escalated(make_manager: Make, published: Publ
 
 
 def test_maintenance_suppresses_with_a_record(make_manager: Make, published: Published) -> None:
-    window = {"plant": "kim-bai", "station": "outlet", "parameters": ["cod"],
-              "start": "2026-10-05T09:30:00+07:00", "end": "2026-10-05T11:00:00+07:00",
-              "reason": "hiệu chuẩn COD"}
+    window = {
+        "plant": "kim-bai",
+        "station": "outlet",
+        "parameters": ["cod"],
+        "start": "2026-10-05T09:30:00+07:00",
+        "end": "2026-10-05T11:00:00+07:00",
+        "reason": "hiệu chuẩn COD",
+    }
     manager = make_manager(maintenance=[window])
     manager.observe([MAJOR], [COD], T0)  # 10:00 local, inside the window
     for minute in range(1, 59):
@@ -203,9 +210,16 @@ def test_maintenance_suppresses_with_a_record(make_manager: Make, published: Pub
     assert [t["event"] for t in manager.book.transitions(alert.id)][-1] == "unsuppressed"
 
 
-def test_maintenance_does_not_cover_other_parameters(make_manager: Make, published: Published) -> None:
-    window = {"plant": "kim-bai", "parameters": ["ph"], "start": "2026-10-05T00:00:00+07:00",
-              "end": "2026-10-06T00:00:00+07:00", "reason": "pH probe swap"}
+def test_maintenance_does_not_cover_other_parameters(
+    make_manager: Make, published: Published
+) -> None:
+    window = {
+        "plant": "kim-bai",
+        "parameters": ["ph"],
+        "start": "2026-10-05T00:00:00+07:00",
+        "end": "2026-10-06T00:00:00+07:00",
+        "reason": "pH probe swap",
+    }
     manager = make_manager(maintenance=[window])
     manager.observe([MAJOR], [COD], T0)
     manager.deliver(T0)
@@ -240,8 +254,9 @@ def test_ack_over_mqtt(make_manager: Make, published: Published) -> None:
     manager = make_manager()
     manager.observe([MAJOR], [COD], T0)
     payload = json.dumps({"id": "A-000001", "by": "hùng", "note": "đã kiểm tra"}).encode()
-    alert = manager.handle_ack_message("quantrac/v1/kim-bai/kim-bai/alerts/ack", payload,
-                                       T0 + minutes(3))
+    alert = manager.handle_ack_message(
+        "quantrac/v1/kim-bai/kim-bai/alerts/ack", payload, T0 + minutes(3)
+    )
     assert alert.acked_by == "hùng" and alert.ack_note == "đã kiểm tra"
     manager.deliver(T0 + minutes(3))
     assert published.names() == ["fired", "acknowledged"]
@@ -282,8 +297,13 @@ def test_retained_state_summarises_open_alerts(make_manager: Make, published: Pu
 
 def test_alert_points_for_influx(tmp_path: Path, published: Published) -> None:
     lines: list[str] = []
-    manager = AlertManager(AlertSettings.model_validate(MQTT_ONLY), [KIM_BAI], tmp_path,
-                           publish=published, record_points=lines.extend)
+    manager = AlertManager(
+        AlertSettings.model_validate(MQTT_ONLY),
+        [KIM_BAI],
+        tmp_path,
+        publish=published,
+        record_points=lines.extend,
+    )
     manager.observe([MAJOR], [COD], T0)
     manager.observe([], [COD], T0 + minutes(5), values={COD: 90.0})
     ns = int(T0.timestamp()) * 10**9
@@ -298,8 +318,13 @@ def test_record_points_failure_does_not_stop_alerting(tmp_path: Path, published:
     def broken(lines: list[str]) -> None:
         raise ConnectionError("influx down")
 
-    manager = AlertManager(AlertSettings.model_validate(MQTT_ONLY), [KIM_BAI], tmp_path,
-                           publish=published, record_points=broken)
+    manager = AlertManager(
+        AlertSettings.model_validate(MQTT_ONLY),
+        [KIM_BAI],
+        tmp_path,
+        publish=published,
+        record_points=broken,
+    )
     manager.observe([MAJOR], [COD], T0)
     manager.deliver(T0)
     assert published.names() == ["fired"]
@@ -325,10 +350,30 @@ def test_alert_table_lists_alerts(make_manager: Make) -> None:
     manager.ack("A-000001", "lan", None, T0 + minutes(1))
     table = render_alert_table(manager.list_alerts(open_only=True), zone="Asia/Ho_Chi_Minh")
     header, row = table.splitlines()
-    assert header.split() == ["ID", "STATE", "SEVERITY", "PLANT", "STATION", "PARAMETER",
-                              "KIND", "VALUE", "LIMIT", "SINCE", "ACK"]
-    assert row.split()[:9] == ["A-000001", "firing", "major", "kim-bai", "outlet", "cod",
-                               "exceedance", "220", "135"]
+    assert header.split() == [
+        "ID",
+        "STATE",
+        "SEVERITY",
+        "PLANT",
+        "STATION",
+        "PARAMETER",
+        "KIND",
+        "VALUE",
+        "LIMIT",
+        "SINCE",
+        "ACK",
+    ]
+    assert row.split()[:9] == [
+        "A-000001",
+        "firing",
+        "major",
+        "kim-bai",
+        "outlet",
+        "cod",
+        "exceedance",
+        "220",
+        "135",
+    ]
     assert "2026-10-05 10:00+0700" in row and row.endswith("lan")
     assert render_alert_table([]) == "no alerts"
 

@@ -29,7 +29,11 @@ def test_notification_is_enqueued_with_the_transition(make_manager: Make) -> Non
     manager.observe([MAJOR], [COD], T0)
     [row] = manager.outbox.rows()
     assert (row["alert_id"], row["event"], row["channel"], row["status"]) == (
-        "A-000001", "fired", "mqtt", "pending")
+        "A-000001",
+        "fired",
+        "mqtt",
+        "pending",
+    )
 
 
 def test_pending_notification_is_sent_once_after_restart(
@@ -85,8 +89,10 @@ def test_failed_sends_retry_with_backoff_then_fail_over(
         now += timedelta(seconds=60)
         manager.deliver(now)
     rows = manager.outbox.rows()
-    assert [(r["channel"], r["status"]) for r in rows] == [("mqtt", "failed_over"),
-                                                          ("console", "sent")]
+    assert [(r["channel"], r["status"]) for r in rows] == [
+        ("mqtt", "failed_over"),
+        ("console", "sent"),
+    ]
     assert rows[0]["attempts"] == 3 and retry_at > row["created_at"]
     assert "[CẢNH BÁO] Vượt ngưỡng COD tại cửa xả" in capsys.readouterr().out
     trail = [(a["channel"], a["outcome"]) for a in manager.outbox.attempts("A-000001")]
@@ -107,8 +113,9 @@ def test_without_failover_a_row_dies_after_max_attempts(
 
 
 def test_backoff_is_exponential_capped_and_jittered(tmp_path: Any) -> None:
-    outbox = Outbox(Book(tmp_path), OutboxSettings(backoff_base_s=2, backoff_max_s=60),
-                    random.Random(7))
+    outbox = Outbox(
+        Book(tmp_path), OutboxSettings(backoff_base_s=2, backoff_max_s=60), random.Random(7)
+    )
     for attempts, full in [(1, 2), (2, 4), (3, 8), (5, 32), (6, 60), (20, 60)]:
         delays = [outbox.backoff(attempts).total_seconds() for _ in range(50)]
         assert all(full * 0.5 <= d < full for d in delays), (attempts, delays)
@@ -124,8 +131,16 @@ def test_a_channel_that_crashes_is_recorded_not_fatal(tmp_path: Any) -> None:
 
     book = Book(tmp_path)
     outbox = Outbox(book, OutboxSettings())
-    note = Notification(alert_id="A-000001", event="fired", channel="broken", cluster="c",
-                        plant="p", lang="en", subject="s", text="t")
+    note = Notification(
+        alert_id="A-000001",
+        event="fired",
+        channel="broken",
+        cluster="c",
+        plant="p",
+        lang="en",
+        subject="s",
+        text="t",
+    )
     with book.transaction() as conn:
         outbox.enqueue(conn, [note], T0)
     assert outbox.deliver({"broken": Broken()}, T0) == 0

@@ -94,33 +94,52 @@ def test_retry_after_server_error_then_recovery(make_manager: Make, hook: tuple[
 
 
 def note(**data: Any) -> Notification:
-    return Notification(alert_id="A-000007", event="fired", channel="hook", cluster="kim-bai",
-                        plant="kim-bai", lang="vi", subject="Tiêu đề", text="Nội dung\ndòng 2",
-                        data={"severity": "major", **data})
+    return Notification(
+        alert_id="A-000007",
+        event="fired",
+        channel="hook",
+        cluster="kim-bai",
+        plant="kim-bai",
+        lang="vi",
+        subject="Tiêu đề",
+        text="Nội dung\ndòng 2",
+        data={"severity": "major", **data},
+    )
 
 
 @pytest.mark.parametrize(
     ("preset", "extra", "expected"),
     [
         ("slack", {}, {"text": "*Tiêu đề*\nNội dung\ndòng 2"}),
-        ("telegram", {"chat_id": "-100123"},
-         {"chat_id": "-100123", "text": "Tiêu đề\n\nNội dung\ndòng 2"}),
+        (
+            "telegram",
+            {"chat_id": "-100123"},
+            {"chat_id": "-100123", "text": "Tiêu đề\n\nNội dung\ndòng 2"},
+        ),
     ],
 )
 def test_presets(preset: str, extra: dict[str, Any], expected: dict[str, Any]) -> None:
-    channel = WebhookChannel("hook", WebhookChannelSettings(
-        type="webhook", url="http://127.0.0.1:9/x", preset=preset, **extra))  # type: ignore[arg-type]
+    channel = WebhookChannel(
+        "hook",
+        WebhookChannelSettings(type="webhook", url="http://127.0.0.1:9/x", preset=preset, **extra),
+    )  # type: ignore[arg-type]
     assert channel.body(note()) == expected
 
 
 def test_teams_preset_and_custom_template() -> None:
-    teams = WebhookChannel("t", WebhookChannelSettings(type="webhook", url="http://h/x",
-                                                       preset="teams"))
+    teams = WebhookChannel(
+        "t", WebhookChannelSettings(type="webhook", url="http://h/x", preset="teams")
+    )
     card = teams.body(note())
     assert card["@type"] == "MessageCard" and card["themeColor"] == "E03C31"
-    custom = WebhookChannel("c", WebhookChannelSettings(
-        type="webhook", url="http://h/x",
-        body='{"msg": {{ subject | tojson }}, "sev": {{ alert.severity | tojson }}}'))
+    custom = WebhookChannel(
+        "c",
+        WebhookChannelSettings(
+            type="webhook",
+            url="http://h/x",
+            body='{"msg": {{ subject | tojson }}, "sev": {{ alert.severity | tojson }}}',
+        ),
+    )
     assert custom.body(note()) == {"msg": "Tiêu đề", "sev": "major"}
 
 
