@@ -29,6 +29,7 @@ from rules.results import CheckResult, CompletenessRow, TreatmentRow
 NONCOMPLIANCE_KINDS = ("exceedance", "below_minimum", "bypass", "treatment_shortfall")
 LIMIT_KINDS = ("exceedance", "below_minimum")
 DATA_KINDS = ("no_data", "insufficient_data", "sensor_fault")
+PERIOD_BASES = ("month", "monthly_mean")
 _FRAME_IDS = ("time", "plant", "station")
 
 
@@ -362,7 +363,7 @@ def build_report(
     days = _days(readings, zone, start, end, discharge, day_parameters, limit_rows, findings,
                  completeness, treatment_days, min_completeness)
     verdict_status, verdict = _verdict(words, lang, findings, treatment_total, parameters,
-                                       completeness, min_completeness, treatment_days)
+                                       completeness, min_completeness)
     info = PlantInfo(plant.id, plant.name, plant.cluster, plant.timezone,
                      plant.design_flow_m3_day, plant.regulation, plant.column,
                      kq if kq is not None else plant.kq, kf)
@@ -555,7 +556,9 @@ def _days(
             comp_by_day[c.date] = (expected + c.expected, valid_n + c.valid)
     for day in _local_days(start, end, zone):
         begin, finish = _day_bounds(day, zone)
-        touching = [f for f in findings if _touches(f, begin, finish)]
+        # a finding judged on the whole month says nothing about one day
+        touching = [f for f in findings
+                    if f.basis not in PERIOD_BASES and _touches(f, begin, finish)]
         violations = [f for f in touching if f.kind in NONCOMPLIANCE_KINDS]
         expected, valid_n = comp_by_day.get(day, (0, 0))
         day_means = {k: means.get(k, {}).get(day) for k in day_parameters}
@@ -604,7 +607,6 @@ def _verdict(
     parameters: Sequence[ParameterSummary],
     completeness: Sequence[CompletenessRow],
     min_completeness: float,
-    treatment_days: Sequence[TreatmentRow],
 ) -> tuple[str, str]:
     issues: list[str] = []
     for kind in ("exceedance", "below_minimum"):
@@ -615,10 +617,9 @@ def _verdict(
     bypass = [f for f in findings if f.kind == "bypass"]
     if bypass:
         issues.append(words["issue_bypass"].format(count=len(bypass)))
-    shortfall_days = [d for d in treatment_days
-                      if d.compliant_ratio is not None and d.compliant_ratio < 1.0 - 1e-9]
-    shortfall = any(f.kind == "treatment_shortfall" for f in findings) or bool(shortfall_days)
-    if shortfall:
+    shortfalls = [f for f in findings if f.kind == "treatment_shortfall"]
+    shortfall_days = [f for f in shortfalls if f.basis == "day"]
+    if shortfalls:
         if total is not None and total.compliant_ratio is not None:
             issues.append(words["issue_treatment_shortfall"].format(
                 ratio=format_percent(total.compliant_ratio, lang)))
