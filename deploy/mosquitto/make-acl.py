@@ -117,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", action="store_true", help="print the logins and exit")
     parser.add_argument("--passwd", type=Path, help="Mosquitto password file to create/update")
     parser.add_argument("--credentials", type=Path, help="CSV of generated logins (0600)")
-    parser.add_argument("--mosquitto-passwd", default=shutil.which("mosquitto_passwd")
-                        or "/usr/bin/mosquitto_passwd")
+    parser.add_argument(
+        "--mosquitto-passwd",
+        default=shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
+    )
     args = parser.parse_args(argv)
     if bool(args.passwd) != bool(args.credentials):
         parser.error("--passwd and --credentials go together")

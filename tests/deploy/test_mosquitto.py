@@ -103,9 +103,11 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
         while True:
             if proc.poll() is not None:
                 output = proc.stdout.read().decode() if proc.stdout else ""
-                log = (tmp_path / "mosquitto.log").read_text() if (
-                    tmp_path / "mosquitto.log"
-                ).exists() else ""
+                log = (
+                    (tmp_path / "mosquitto.log").read_text()
+                    if (tmp_path / "mosquitto.log").exists()
+                    else ""
+                )
                 pytest.fail(f"mosquitto refused {request.param}: {output}{log}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -149,7 +151,7 @@ class Probe:
 
     def subscribe(self, *topics: str) -> None:
         for topic in topics:
-            result, mid = self.client.subscribe(topic, qos=1)
+            result, _mid = self.client.subscribe(topic, qos=1)
             assert result == mqtt.MQTT_ERR_SUCCESS
         time.sleep(0.2)  # let the SUBACKs land before anyone publishes
 
@@ -240,23 +242,39 @@ def test_make_acl_passwd_logins_work_on_the_real_broker(tmp_path: Path) -> None:
     """make-acl.py --passwd: its generated logins authenticate; reruns keep the passwords."""
     script = DEPLOY / "mosquitto" / "make-acl.py"
     config = DEPLOY / "etc" / "quantrac" / "quantrac.toml"
-    args = [sys.executable, str(script), str(config), "--out", str(tmp_path / "aclfile"),
-            "--passwd", str(tmp_path / "passwd"), "--credentials", str(tmp_path / "logins.csv"),
-            "--mosquitto-passwd", MOSQUITTO_PASSWD]
+    args = [
+        sys.executable,
+        str(script),
+        str(config),
+        "--out",
+        str(tmp_path / "aclfile"),
+        "--passwd",
+        str(tmp_path / "passwd"),
+        "--credentials",
+        str(tmp_path / "logins.csv"),
+        "--mosquitto-passwd",
+        MOSQUITTO_PASSWD,
+    ]
     subprocess.run(args, check=True, capture_output=True)
     first = (tmp_path / "logins.csv").read_text()
     subprocess.run(args, check=True, capture_output=True)
     assert (tmp_path / "logins.csv").read_text() == first
     assert (tmp_path / "logins.csv").stat().st_mode & 0o077 == 0
     logins = dict(line.split(",") for line in first.strip().splitlines()[1:])
-    assert set(logins) == {"quantrac-collector", "quantrac-operator", INLET, OUTLET,
-                           "kim-bai.kim-bai.bypass"}
+    assert set(logins) == {
+        "quantrac-collector",
+        "quantrac-operator",
+        INLET,
+        OUTLET,
+        "kim-bai.kim-bai.bypass",
+    }
 
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(localise((DEPLOY / "mosquitto" / "local.conf").read_text(), tmp_path, port))
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
