@@ -676,10 +676,11 @@ def _alert_row(alert: Mapping[str, Any], zone: ZoneInfo) -> AlertRow:
         severity=str(alert.get("severity", "") or ""),
         state=str(alert.get("state", "") or ""),
         start=_as_time(alert.get("start"), zone),
-        end=_as_time(alert.get("end"), zone),
+        # the alert book's own JSON says resolved_at / ack_note
+        end=_as_time(alert.get("end") or alert.get("resolved_at"), zone),
         acked_by=str(alert.get("acked_by") or ""),
         acked_at=_as_time(alert.get("acked_at"), zone),
-        note=str(alert.get("note") or ""),
+        note=str(alert.get("note") or alert.get("ack_note") or ""),
     )
 
 

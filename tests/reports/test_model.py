@@ -226,3 +226,13 @@ def test_vietnamese_wording(report_vi):
     assert words["title"] == "Báo cáo tuân thủ"
     assert words.kind("exceedance") == "Vượt ngưỡng"
     assert words["inflow"].startswith("Lưu lượng")
+
+
+def test_alert_book_json_shape_accepted():
+    doc = {"id": "a1", "plant": "kim-bai", "parameter": "cod", "kind": "exceedance",
+           "state": "resolved", "severity": "major", "start": "2026-10-02T03:00:00+00:00",
+           "resolved_at": "2026-10-02T04:00:00+00:00", "acked_by": "ops",
+           "acked_at": None, "ack_note": "đã xử lý", "fired_at": None}
+    (alert,) = make_report("en", alerts=[doc]).alerts
+    assert alert.end == datetime(2026, 10, 2, 11, tzinfo=ZONE)
+    assert alert.note == "đã xử lý" and alert.acked_at is None
