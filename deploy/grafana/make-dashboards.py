@@ -261,7 +261,8 @@ def build_dashboard(plant: Plant, on: datetime) -> dict[str, Any]:
                     },
                     "custom": {"drawStyle": "bars", "thresholdsStyle": {"mode": "line"}},
                 },
-                "Target 100 % (REGULATIONS.md §6); the report's compliant-treatment rate is stricter.",
+                "Target 100 % (REGULATIONS.md §6); the reports' compliant-treatment rate "
+                "is stricter.",
             )
         )
     y += 8
