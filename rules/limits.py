@@ -162,7 +162,7 @@ def _table_limit(
             detail += " (no Kq/Kf)"
         else:
             factor = kq * kf
-            detail += f" × Kq {kq:g} × Kf {kf:g}"
+            detail += f" × Kq {kq} × Kf {kf}"
     hi = None if bound.max is None else _round(bound.max * factor)
     return Limit(key=key, unit=row.unit, max=hi, min=bound.min, source="regulation",
                  detail=detail, confidence=row.confidence.get(column))
@@ -237,7 +237,7 @@ def render_limits_text(limits: EffectiveLimits) -> str:
     """Human-readable table for `quantrac limits`: limit, unit and source per parameter."""
     coeff = (
         "no Kq/Kf" if limits.kq is None
-        else f"Kq {limits.kq:g}, Kf {limits.kf:g}"
+        else f"Kq {limits.kq}, Kf {limits.kf}"
     )
     lines = [f"{limits.regulation} column {limits.column} — {coeff}", ""]
     width = max([len(k) for k in limits.limits] + [9])

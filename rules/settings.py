@@ -116,6 +116,12 @@ class CheckSettings(BaseModel):
         default=1.0, gt=0, le=1.0,
         description="compliant-treatment ratio target (REGULATIONS.md §6: 100 %)",
     )
+    treatment_tolerance: float = Field(
+        default=0.02, ge=0, lt=1.0,
+        description="`treatment_shortfall` only when the compliant ratio is below target − "
+        "tolerance: inlet and outlet flowmeters disagree by a few % and sludge/evaporation "
+        "take ~1 % (an operational allowance, not a regulation value; 0 = strict)",
+    )
     flow_gap_intervals: float = Field(
         default=3.0, gt=0,
         description="flow readings further apart than this many intervals are not bridged "

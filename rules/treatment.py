@@ -78,7 +78,8 @@ def treatment_table(
     end: datetime,
 ) -> tuple[list[TreatmentRow], list[Finding]]:
     """Rows per plant-local day and month of [start, end), and `treatment_shortfall` findings
-    for whole days/months whose compliant ratio is under the target."""
+    for whole days/months whose compliant ratio is under the target (less the tolerance);
+    partial days are reported as rows but never judged."""
     hours = calendar_pieces("hourly_mean", ctx.zone, start, end)
     if len(hours) == 0:
         return [], []
@@ -105,6 +106,7 @@ def treatment_table(
 
     rows: list[TreatmentRow] = []
     findings: list[Finding] = []
+    floor = ctx.settings.treatment_target - ctx.settings.treatment_tolerance
     for labels, full, basis in ((days, full_days, "day"), (months, full_months, "month")):
         for label in dict.fromkeys(labels.tolist()):
             sel = labels == label
@@ -113,7 +115,7 @@ def treatment_table(
             first, last = np.flatnonzero(sel)[[0, -1]]
             whole = int(hours.starts[first]) in full
             ratio = row.compliant_ratio
-            if whole and ratio is not None and ratio < ctx.settings.treatment_target:
+            if whole and ratio is not None and ratio < floor:
                 findings.append(Finding(
                     plant=ctx.plant, station=outlet, parameter="compliant_ratio",
                     kind="treatment_shortfall", basis=basis,

@@ -153,8 +153,8 @@ def test_plant_validation(frames: Any, changes: dict[str, Any], message: str) ->
 def test_render_text() -> None:
     text = render_limits_text(effective_limits("qcvn40-2011", "B", kq=0.9, flow_m3_day=1500,
                                                overrides={"nh4_n": 8}))
-    assert "qcvn40-2011 column B — Kq 0.9, Kf 1" in text
+    assert "qcvn40-2011 column B — Kq 0.9, Kf 1.0" in text
     lines = {line.split()[0]: line for line in text.splitlines()[3:] if line.strip()}
-    assert "≤ 135" in lines["cod"] and "Kq 0.9 × Kf 1 [C]" in lines["cod"]
+    assert "≤ 135" in lines["cod"] and "Kq 0.9 × Kf 1.0 [C]" in lines["cod"]
     assert "5.5–9" in lines["ph"] and "no Kq/Kf" in lines["ph"]
     assert "permit" in lines["nh4_n"] and "≤ 8" in lines["nh4_n"]
