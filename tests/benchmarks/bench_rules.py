@@ -19,10 +19,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rules.evaluate import evaluate, instantaneous_findings  # noqa: E402
-from rules.limits import plant_limits  # noqa: E402
-from rules.permit import Plant  # noqa: E402
-from rules.settings import CheckSettings  # noqa: E402
+from rules.evaluate import evaluate, instantaneous_findings
+from rules.limits import plant_limits
+from rules.permit import Plant
+from rules.settings import CheckSettings
 
 PLANTS = 100
 START = datetime(2026, 9, 30, 17, tzinfo=UTC)  # 2026-10-01 00:00 in Hanoi
