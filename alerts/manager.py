@@ -221,7 +221,7 @@ class AlertManager:
         while not self._stop.is_set():
             try:
                 self._outbox.deliver(self._channels, datetime.now(UTC), only=name)
-            except (AlertsError, sqlite3.Error):
+            except Exception:  # isolate: a broken pass must not end deliveries for good
                 log.exception("alert delivery via %s failed; retrying", name)
             wake.wait(_POLL_S)
             wake.clear()

@@ -110,7 +110,9 @@ class Outbox:
 
     def due(self, now: datetime, channel: str | None = None, limit: int = 50) -> list[Notification]:
         """Pending rows whose time has come, oldest first (optionally for one channel)."""
-        sql = "SELECT * FROM outbox WHERE status = 'pending' AND next_at <= ?"
+        # A row never tried is due at once: `now` of the transition may come from a clock
+        # (e.g. a simulated one) ahead of the worker's.
+        sql = "SELECT * FROM outbox WHERE status = 'pending' AND (attempts = 0 OR next_at <= ?)"
         params: list[Any] = [format_time(now)]
         if channel is not None:
             sql += " AND channel = ?"

@@ -146,3 +146,10 @@ def test_a_channel_that_crashes_is_recorded_not_fatal(tmp_path: Any) -> None:
     assert outbox.deliver({"broken": Broken()}, T0) == 0
     [attempt] = outbox.attempts()
     assert attempt["outcome"] == "error" and "RuntimeError: bug" in attempt["error"]
+
+
+def test_fresh_rows_are_due_whatever_the_clock(make_manager: Make, published: Published) -> None:
+    manager = make_manager()
+    manager.observe([MAJOR], [COD], T0 + timedelta(days=3))  # a simulated clock ahead
+    assert manager.deliver(T0) == 1
+    assert published.names() == ["fired"]
