@@ -275,6 +275,8 @@ _VI_PARAMETERS = {
     "flow_in": "Lưu lượng vào",
     "flow_out": "Lưu lượng ra",
     "flow_bypass": "Lưu lượng xả tắt",
+    "compliant_ratio": "Tỷ lệ xử lý đạt chuẩn",
+    "treated_ratio": "Tỷ lệ được xử lý",
 }
 
 _EN_PARAMETERS = {
@@ -291,6 +293,8 @@ _EN_PARAMETERS = {
     "flow_in": "Inflow",
     "flow_out": "Outflow",
     "flow_bypass": "Bypass flow",
+    "compliant_ratio": "Compliant-treatment ratio",
+    "treated_ratio": "Treated ratio",
 }
 
 _VI_STATIONS = {"inlet": "Đầu vào", "outlet": "Đầu ra", "bypass": "Đường xả tắt"}
