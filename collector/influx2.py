@@ -77,7 +77,7 @@ def build_query(bucket: str, plant: str, start: datetime, end: datetime) -> str:
     )
 
 
-class Influx2Store:
+class InfluxV2Store:
     """A `Store` over the InfluxDB v2 HTTP API (`/api/v2/write`, Flux `/api/v2/query`)."""
 
     def __init__(
@@ -140,7 +140,7 @@ class Influx2Store:
         self._write_api.close()
         self._client.close()
 
-    def __enter__(self) -> Influx2Store:
+    def __enter__(self) -> InfluxV2Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

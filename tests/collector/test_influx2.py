@@ -1,4 +1,4 @@
-"""Tests of `collector.influx2.Influx2Store` (InfluxDB 2.x through influxdb-client).
+"""Tests of `collector.influx2.InfluxV2Store` (InfluxDB 2.x through influxdb-client).
 
 No InfluxDB 2.x server is available here (Debian's `influxdb` is 1.x), so these tests run the
 real influxdb-client against a LOCAL FAKE SERVER: `http.server` on 127.0.0.1 (a free port)
@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collector.errors import StoreError
-from collector.influx2 import Influx2Store, build_query, resolve_token
+from collector.influx2 import InfluxV2Store, build_query, resolve_token
 from collector.lineprotocol import point_line, reading_lines
 from collector.payload import Reading
 from collector.settings import InfluxSettings
@@ -240,10 +240,10 @@ class Clock:
         self.sleeps.append(seconds)
 
 
-def make_store(url: str, clock: Clock | None = None, **overrides: Any) -> Influx2Store:
+def make_store(url: str, clock: Clock | None = None, **overrides: Any) -> InfluxV2Store:
     fields: dict[str, Any] = {"org": ORG, "bucket": BUCKET, "timeout_s": 2.0, **overrides}
     settings = InfluxSettings(api="v2", url=url, **fields)
-    return Influx2Store(settings, environ={"QUANTRAC_INFLUX_TOKEN": TOKEN}, sleep=clock or Clock())
+    return InfluxV2Store(settings, environ={"QUANTRAC_INFLUX_TOKEN": TOKEN}, sleep=clock or Clock())
 
 
 def reading(station: str, minutes: int, plant: str = "kim-bai", **values: float) -> Reading:
@@ -326,7 +326,7 @@ def test_error_statuses_become_store_errors(
 
 def test_wrong_token_and_unknown_bucket_are_not_retryable(fake: FakeInflux2) -> None:
     settings = InfluxSettings(api="v2", url=fake.url, org=ORG, bucket=BUCKET)
-    bad = Influx2Store(settings, environ={"QUANTRAC_INFLUX_TOKEN": "wrong"}, sleep=Clock())
+    bad = InfluxV2Store(settings, environ={"QUANTRAC_INFLUX_TOKEN": "wrong"}, sleep=Clock())
     with bad, pytest.raises(StoreError, match=r"\(401\).*unauthorized") as caught:
         bad.write([reading("outlet", 0, cod=1.0)])
     assert caught.value.retryable is False
@@ -350,7 +350,7 @@ def test_unreachable_server_is_retryable_and_ping_false() -> None:
         bucket=BUCKET,
         timeout_s=1.0,
     )
-    store = Influx2Store(
+    store = InfluxV2Store(
         settings, environ={"QUANTRAC_INFLUX_TOKEN": TOKEN}, attempts=2, sleep=clock
     )
     with store:
@@ -465,7 +465,7 @@ def test_missing_token_org_or_bucket_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot read"):
         resolve_token(InfluxSettings(api="v2", token_file=tmp_path / "absent"), {})
     with pytest.raises(StoreError, match="org and bucket"):
-        Influx2Store(
+        InfluxV2Store(
             InfluxSettings(api="v2", bucket=BUCKET), environ={"QUANTRAC_INFLUX_TOKEN": "x"}
         )
 
@@ -502,7 +502,7 @@ def test_live_v2_roundtrip() -> None:
                 ),
             ]
             settings = InfluxSettings(api="v2", url=url, org=org, bucket=name)
-            with Influx2Store(settings, environ={"QUANTRAC_INFLUX_TOKEN": token}) as store:
+            with InfluxV2Store(settings, environ={"QUANTRAC_INFLUX_TOKEN": token}) as store:
                 assert store.ping()
                 store.write(readings)
                 store.write(readings[:1])  # a redelivery overwrites itself

@@ -229,10 +229,15 @@ def test_acl_grants_each_station_write_only_to_its_own_data_topic() -> None:
         ]
     assert blocks["quantrac-collector"] == [
         "topic read quantrac/v1/+/+/+/data",
+        "topic read quantrac/v1/+/+/alerts/ack",
         "topic write quantrac/v1/+/+/alerts",
         "topic write quantrac/v1/+/+/state",
     ]
-    assert all(line.startswith("topic read ") for line in blocks["quantrac-operator"])
+    assert blocks["quantrac-operator"] == [
+        "topic read quantrac/v1/+/+/alerts",
+        "topic read quantrac/v1/+/+/state",
+        "topic write quantrac/v1/+/+/alerts/ack",
+    ]
     assert not any(line.startswith("pattern") for lines in blocks.values() for line in lines)
 
 

@@ -6,8 +6,8 @@ file paths and listener rewritten to the temp dir), the SHIPPED aclfile and a pa
 made by the real mosquitto_passwd. paho clients then check: anonymous and wrong passwords are
 refused; a station's publish arrives only on its own data topic; its publishes to another
 station's topic, to alerts and to state are dropped; the collector may publish alerts/state but
-not forge readings. "Dropped" is verified by subscribing as the collector/operator and seeing
-only what the ACL grants (a positive control publishes to each watched topic).
+not forge readings; only operators may acknowledge alerts. "Dropped" is verified by
+subscribing as the collector/operator and seeing only what the ACL grants (a positive control publishes to each watched topic).
 The static checks of the same files are in test_deploy_static.py.
 """
 
@@ -225,13 +225,18 @@ def test_other_roles_cannot_forge_or_eavesdrop(broker: Broker) -> None:
     inlet = Probe(broker.port, INLET, PASSWORDS[INLET])
     outlet = Probe(broker.port, OUTLET, PASSWORDS[OUTLET])
     try:
-        collector.subscribe("quantrac/v1/+/+/+/data")
+        collector.subscribe("quantrac/v1/+/+/+/data", "quantrac/v1/+/+/alerts/ack")
         inlet.subscribe("quantrac/v1/#")  # a station reads nothing, not even alerts
         operator.publish(f"{PREFIX}/outlet/data", b"operator forged")
         operator.publish(f"{PREFIX}/alerts", b"operator alert")
         collector.publish(f"{PREFIX}/outlet/data", b"collector forged")
+        outlet.publish(f"{PREFIX}/alerts/ack", b"station ack")
+        operator.publish(f"{PREFIX}/alerts/ack", b"operator ack")
         outlet.publish(f"{PREFIX}/outlet/data", b"genuine")
-        assert collector.received() == [(f"{PREFIX}/outlet/data", b"genuine")]
+        assert sorted(collector.received()) == [
+            (f"{PREFIX}/alerts/ack", b"operator ack"),
+            (f"{PREFIX}/outlet/data", b"genuine"),
+        ]
         assert inlet.received(settle=0.2) == []
     finally:
         for probe in (collector, operator, inlet, outlet):
