@@ -7,7 +7,8 @@ made by the real mosquitto_passwd. paho clients then check: anonymous and wrong 
 refused; a station's publish arrives only on its own data topic; its publishes to another
 station's topic, to alerts and to state are dropped; the collector may publish alerts/state but
 not forge readings; only operators may acknowledge alerts. "Dropped" is verified by
-subscribing as the collector/operator and seeing only what the ACL grants (a positive control publishes to each watched topic).
+subscribing as the collector/operator and seeing only what the ACL grants (a positive
+control publishes to each watched topic).
 The static checks of the same files are in test_deploy_static.py.
 """
 
