@@ -18,12 +18,15 @@ def terminal_line(n: Notification) -> str:
     """`HH:MM:SS [subject] | severity value/limit (ratio×)` on a single line."""
     data = n.data
     detail = [str(data.get("severity", ""))]
-    if data.get("value") is not None:
+    if data.get("value") is not None and n.event != "resolved":
         limit = data.get("limit")
         detail.append(f"{data['value']:g}" + (f"/{limit:g}" if limit is not None else ""))
-    if data.get("ratio") is not None:
+    if data.get("ratio") is not None and n.event != "resolved":
         detail.append(f"({data['ratio']:g}×)")
-    stamp = datetime.now(UTC).astimezone().strftime("%H:%M:%S")
+    # The event's own time (plant-local; a simulated clock in the demo), else the wall clock.
+    when = data.get("time")
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else datetime.now(UTC)
+    stamp = moment.strftime("%H:%M:%S")
     return f"{stamp} {n.subject} | {' '.join(detail)}".replace("\n", " ")
 
 

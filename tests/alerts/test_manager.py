@@ -381,3 +381,19 @@ def test_alert_table_lists_alerts(make_manager: Make) -> None:
 def test_naive_now_is_refused(make_manager: Make) -> None:
     with pytest.raises(AlertsError, match="timezone-aware"):
         make_manager().observe([], [], datetime(2026, 1, 1))
+
+
+def test_terminal_line_is_one_line_at_event_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = AlertSettings.model_validate({"channels": {"t": {"type": "terminal"}}})
+    manager = AlertManager(settings, [KIM_BAI], tmp_path, lang="en")
+    manager.observe([MAJOR], [COD], T0)
+    manager.observe([], [COD], T0 + minutes(9), values={COD: 90.0})
+    manager.deliver(T0 + minutes(9))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "10:00:00 [ALERT] Limit exceeded: COD at outlet – Kim Bai WWTP (A-000001)"
+        " | major 220/135 (1.63×)",
+        "10:09:00 [RESOLVED] Limit exceeded: COD at outlet – Kim Bai WWTP (A-000001) | major",
+    ]
