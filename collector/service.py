@@ -4,10 +4,8 @@ alerts. One instance per process, built from its settings and passed down (no gl
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -21,7 +19,6 @@ from alerts.settings import AlertSettings
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, StoreError
 from collector.intake import Intake
-from collector.lineprotocol import ALERT_MEASUREMENT, point_line
 from collector.mqtt import Message, MqttConnection
 from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading
 from collector.schedule import CheckBook, CheckScheduler
@@ -166,7 +163,7 @@ class Collector:
         while not self._stop.wait(1.0):
             try:
                 self.alerts.tick(self._clock())
-            except Exception:  # noqa: BLE001 - the tick must survive a bad channel or row
+            except Exception:
                 log.exception("alert tick failed")
 
     # -- intake callbacks ----------------------------------------------------------------
@@ -174,7 +171,7 @@ class Collector:
         if message.topic.endswith("/alerts/ack"):
             try:
                 self.alerts.handle_ack_message(message.topic, message.payload, self._clock())
-            except Exception as exc:  # noqa: BLE001 - a bad ack must not kill the network loop
+            except Exception as exc:
                 self.deadletters.add(message.topic, message.payload, f"bad acknowledgement: {exc}")
             self.mqtt.ack(message)
             return
@@ -197,10 +194,14 @@ class Collector:
                 frame = readings_frame(items)
                 limits = self._limits.get(plant, now.astimezone(plant.zone).date())
                 findings = instantaneous_findings(frame, plant, self.checks, limits)
-                scope = sorted({(r.plant, r.station, k) for r in items for k in r.values
-                                if k not in r.status})
-                self.alerts.observe(findings, scope, now)
-            except Exception:  # noqa: BLE001 - checks must never block intake
+                latest: dict[tuple[str, str, str], float] = {}
+                for r in sorted(items, key=lambda r: r.ts):
+                    for key, value in r.values.items():
+                        if key not in r.status:
+                            latest[(r.plant, r.station, key)] = value
+                self.alerts.observe(findings, list(latest), now, values=latest,
+                                    bases={"instantaneous"})
+            except Exception:
                 log.exception("inline check failed for plant %s", plant_id)
 
     def _load_frame(self, plant: Plant, start: datetime, end: datetime) -> pd.DataFrame:
@@ -210,14 +211,12 @@ class Collector:
         self, plant: Plant, result: CheckResult, start: datetime, end: datetime, now: datetime
     ) -> None:
         windowed = [f for f in result.findings if f.basis != "instantaneous"]
-        self.alerts.observe(windowed, [], now)
+        scope = [(c.plant, c.station, c.parameter) for c in result.completeness if c.valid > 0]
+        # no_data keys are in scope too: data seen again in the window resolves them.
+        self.alerts.observe(windowed, sorted(set(scope)), now,
+                            bases={"hourly_mean", "daily_mean", "monthly_mean", "day", "month"})
 
-    def _record_alert_points(self, points: list[dict[str, Any]]) -> None:
-        lines = []
-        for point in points:
-            moment = point.get("time") or self._clock()
-            ns = int(moment.timestamp() * 1e9) if isinstance(moment, datetime) else int(moment)
-            lines.append(point_line(ALERT_MEASUREMENT, point["tags"], point["fields"], ns))
+    def _record_alert_points(self, lines: list[str]) -> None:
         try:
             self.store.write_lines(lines)
         except StoreError as exc:
@@ -237,19 +236,6 @@ class Collector:
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         return self.intake.wait_idle(timeout)
-
-
-def describe(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, sort_keys=True)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()
 
 
 __all__ = ["Collector", "CollectorError", "open_store", "readings_frame"]

@@ -20,6 +20,7 @@ from collector.settings import InfluxSettings
 
 STATUS_SUFFIX = "_status"
 TAG_COLUMNS = ("cluster", "plant", "station")
+FRAME_TAGS = ("plant", "station")
 
 
 class InfluxV1Store:
@@ -153,10 +154,11 @@ def to_frame(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> pd.Dat
             frame[status] = pd.to_numeric(frame[status], errors="coerce").fillna(0).astype("int64")
         else:
             frame[status] = 0
-    for tag in TAG_COLUMNS:
+    for tag in FRAME_TAGS:
         if tag in frame.columns:
             frame[tag] = frame[tag].astype(str)
-    ordered = ["time", *[t for t in TAG_COLUMNS if t in frame.columns], *sorted(keys),
+    # The readings frame carries plant and station; cluster is implied by the plant.
+    ordered = ["time", *[t for t in FRAME_TAGS if t in frame.columns], *sorted(keys),
                *sorted(f"{k}{STATUS_SUFFIX}" for k in keys)]
     return frame[ordered].sort_values("time", kind="stable").reset_index(drop=True)
 

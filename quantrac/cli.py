@@ -88,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start")
     p.add_argument("--to", dest="end")
     p.add_argument("--csv")
-    p.add_argument("--format", default="html,pdf,csv")
-    p.add_argument("--lang", choices=["vi", "en"], default="vi")
+    p.add_argument("--format", help="comma-separated html,pdf,csv (default: [reports] formats)")
+    p.add_argument("--lang", choices=["vi", "en"], help="default: [reports] lang")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("export", help="regulator data files")

@@ -172,9 +172,12 @@ def run_report(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
     plant = config.plant(args.plant)
     start, end = resolve_period(args, config, [plant])
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    paths = write_plant_report(config, plant, start, end, args.csv, formats, args.lang,
-                               Path(args.out))
+    if args.format:
+        formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    else:
+        formats = list(config.reports.formats)
+    paths = write_plant_report(config, plant, start, end, args.csv, formats,
+                               args.lang or config.reports.lang, Path(args.out))
     for path in paths:
         print(path)
     return 0

@@ -1,0 +1,68 @@
+"""Wiring of `quantrac report`: load data, evaluate, gather alerts, hand all to `reports`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from quantrac.commands import load_frame
+from quantrac.config import Config
+from reports.model import build_report
+from reports.output import write_report
+from rules.evaluate import evaluate
+from rules.limits import plant_limits
+from rules.permit import Plant
+
+
+def alert_rows(config: Config, plant: Plant, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Alert episodes of the plant that overlap the period, from the alert book (if any)."""
+    book_path = config.state.dir / "alerts.sqlite"
+    if not book_path.exists():
+        return []
+    from alerts.manager import AlertManager
+
+    manager = AlertManager(config.alerts, [plant], config.state.dir)
+    try:
+        rows = []
+        for alert in manager.list_alerts(open_only=False):
+            if alert.plant != plant.id:
+                continue
+            doc = alert.to_json()
+            began = alert.started_at
+            ended = getattr(alert, "resolved_at", None)
+            if began is not None and began >= end or ended is not None and ended < start:
+                continue
+            rows.append(doc)
+        return rows
+    finally:
+        manager.close()
+
+
+def write_plant_report(
+    config: Config,
+    plant: Plant,
+    start: datetime,
+    end: datetime,
+    csv_path: str | None,
+    formats: list[str],
+    lang: str,
+    out: Path,
+    frame: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Build and write the report; returns the files written."""
+    if frame is None:
+        frame = load_frame(config, plant, start, end, csv_path)
+    now = datetime.now(UTC)
+    result = evaluate(frame, plant, config.checks, start, end, min(now, end))
+    limits = plant_limits(plant, start.astimezone(plant.zone).date())
+    report = build_report(
+        frame, plant, result, limits, start, end,
+        alerts=alert_rows(config, plant, start, end), lang=lang, generated_at=now,
+        min_completeness=config.checks.min_valid_fraction,
+        discharge_stations=config.checks.compliance_stations,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    return write_report(report, formats, out)
