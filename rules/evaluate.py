@@ -19,9 +19,8 @@ from rules.permit import Plant
 from rules.results import CheckResult, CompletenessRow
 from rules.series import Series, extract, frame_times, plant_rows, station_rows, to_ns
 from rules.settings import CheckSettings
-from rules.treatment import bypass_findings, treatment_table
+from rules.treatment import FLOW_KEYS, bypass_findings, treatment_table
 
-FLOW_KEYS = ("flow_in", "flow_out", "flow_bypass")
 _MEANS = {
     "hourly_mean": bases.hourly_mean,
     "daily_mean": bases.daily_mean,

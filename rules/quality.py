@@ -70,17 +70,24 @@ def silences(
 def faults(
     plant: str, zone: ZoneInfo, interval: timedelta, series: Series, settings: CheckSettings,
 ) -> list[Finding]:
-    """`sensor_fault` episodes: impossible values, stuck values, implausible jumps.
-
-    Only status-00 readings are judged: calibration values are odd by design.
-    """
-    measuring = series.status == 0
-    times, values = series.times[measuring], series.values[measuring]
-    if len(times) == 0:
-        return []
+    """`sensor_fault` episodes: device-error status (02), impossible values, stuck values,
+    implausible jumps. Values are judged on status-00 readings only (calibration values are
+    odd by design, and calibration itself is no fault)."""
     subject = Subject(plant, series.station, series.key, "sensor_fault", "instantaneous", zone)
     severity = settings.data_severity
     found: list[Finding] = []
+    gap = settings.no_data_after_intervals * interval.total_seconds() * 1e9
+    error = series.status == 2
+    if error.any():  # the instrument itself reports an error (Circular 10 code 02)
+        joined = np.ones(len(error), dtype=bool)
+        joined[1:] = np.diff(series.times) <= gap
+        found += merge_episodes(subject, series.times, series.times, error, joined,
+                                series.values, None, np.zeros(len(error)), severity,
+                                with_ratio=False)
+    measuring = series.status == 0
+    times, values = series.times[measuring], series.values[measuring]
+    if len(times) == 0:
+        return found
     adjacent = np.ones(len(times), dtype=bool)
 
     lo, hi = settings.physical_range(series.key)
@@ -93,7 +100,6 @@ def faults(
 
     ok = ~impossible
     times, values = times[ok], values[ok]
-    gap = settings.no_data_after_intervals * interval.total_seconds() * 1e9
     n = len(values)
     if n >= settings.stuck_readings and series.key not in settings.stuck_exempt:
         same = np.zeros(n, dtype=bool)

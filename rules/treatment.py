@@ -2,9 +2,11 @@
 
 Flows (m³/h) are integrated with the trapezoid rule over irregular intervals; two readings
 further apart than `flow_gap_intervals` × interval are not bridged — that stretch counts as
-unmeasured (`TreatmentRow.flow_gap_hours`) rather than guessed. Compliant outflow is the
-outflow of plant-local hours in which every limited outlet parameter's mean of valid readings
-met its limit; an hour without valid readings of a parameter is not proven compliant.
+unmeasured (`TreatmentRow.flow_gap_hours`) rather than guessed. The ratios are taken over the
+plant-local hours measured at both the inlet and the outlet meter (≥ `min_valid_fraction` of
+the hour), so a meter outage lowers neither ratio. Compliant outflow is the outflow of hours
+in which no limited outlet parameter's mean of valid readings broke its limit (an hour without
+valid data of a parameter is reported as `insufficient_data`, not counted as a breach).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rules.series import Series
 from rules.windows import Windows, calendar_pieces, calendar_windows
 
 _NS_PER_H = 3.6e12
+FLOW_KEYS = ("flow_in", "flow_out", "flow_bypass")
 
 
 def integrate(series: Series, edges: np.ndarray, gap_ns: float) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +56,7 @@ def _between(
 
 
 def _hour_compliance(ctx: Context, judged: Sequence[Series], hours: Windows) -> np.ndarray:
-    """True per hour piece when every judged parameter's valid mean met its limits."""
+    """True per hour piece unless a judged parameter's valid mean broke its limits."""
     ok = np.ones(len(hours), dtype=bool)
     for series in judged:
         idx = hours.index_of(series.times)
@@ -64,7 +67,7 @@ def _hour_compliance(ctx: Context, judged: Sequence[Series], hours: Windows) -> 
         with np.errstate(divide="ignore", invalid="ignore"):
             means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
         lows, highs = schedule_bounds(ctx.schedule, series.key, hours.starts)
-        met = (counts > 0) & ~(means > highs) & ~(means < lows)
+        met = ~(means > highs) & ~(means < lows)  # NaN (no valid data) is not a breach
         ok &= met
     return ok
 
@@ -86,16 +89,17 @@ def treatment_table(
     gap = ctx.settings.flow_gap_intervals * ctx.interval.total_seconds() * 1e9
     span = (hours.ends - hours.starts).astype(np.float64)
     volumes: dict[str, np.ndarray] = {}
-    unmeasured = np.zeros(len(hours))
-    for key in ("flow_in", "flow_out", "flow_bypass"):
+    coverage: dict[str, np.ndarray] = {}
+    for key in FLOW_KEYS:
         total, covered = np.zeros(len(hours)), np.zeros(len(hours))
         for series in flows.get(key, ()):
             vol, cov = integrate(series, hours.edges, gap)
             total += vol
             covered = np.maximum(covered, cov)
-        volumes[key] = total
-        if key != "flow_bypass":
-            unmeasured = np.maximum(unmeasured, span - covered)
+        volumes[key], coverage[key] = total, covered
+    unmeasured = span - np.minimum(coverage["flow_in"], coverage["flow_out"])
+    need = ctx.settings.min_valid_fraction * span
+    measured = (coverage["flow_in"] >= need) & (coverage["flow_out"] >= need)
     compliant_out = volumes["flow_out"] * _hour_compliance(ctx, judged, hours)
 
     local = [local_time(int(t), ctx.zone) for t in hours.starts]
@@ -110,7 +114,7 @@ def treatment_table(
     for labels, full, basis in ((days, full_days, "day"), (months, full_months, "month")):
         for label in dict.fromkeys(labels.tolist()):
             sel = labels == label
-            row = _row(ctx.plant, label, sel, volumes, compliant_out, unmeasured)
+            row = _row(ctx.plant, label, sel, measured, volumes, compliant_out, unmeasured)
             rows.append(row)
             first, last = np.flatnonzero(sel)[[0, -1]]
             whole = int(hours.starts[first]) in full
@@ -129,14 +133,16 @@ def treatment_table(
 
 
 def _row(
-    plant: str, label: str, sel: np.ndarray, volumes: Mapping[str, np.ndarray],
-    compliant_out: np.ndarray, unmeasured: np.ndarray,
+    plant: str, label: str, sel: np.ndarray, measured: np.ndarray,
+    volumes: Mapping[str, np.ndarray], compliant_out: np.ndarray, unmeasured: np.ndarray,
 ) -> TreatmentRow:
-    inflow = float(volumes["flow_in"][sel].sum())
-    outflow = float(volumes["flow_out"][sel].sum())
-    compliant = float(compliant_out[sel].sum())
+    both = sel & measured
+    inflow = float(volumes["flow_in"][both].sum())
+    outflow = float(volumes["flow_out"][both].sum())
+    compliant = float(compliant_out[both].sum())
     return TreatmentRow(
-        plant=plant, date=label, inflow_m3=inflow, outflow_m3=outflow,
+        plant=plant, date=label, inflow_m3=float(volumes["flow_in"][sel].sum()),
+        outflow_m3=float(volumes["flow_out"][sel].sum()),
         bypass_m3=float(volumes["flow_bypass"][sel].sum()),
         treated_ratio=outflow / inflow if inflow > 0 else None,
         compliant_ratio=compliant / inflow if inflow > 0 else None,

@@ -127,3 +127,14 @@ def test_calibration_values_are_not_faults(frames: Any) -> None:
     status[150] = 1
     found = check(frames, {"ph": ph}, status={"ph": status}).findings
     assert kinds(found, "sensor_fault") == []
+
+
+def test_device_error_is_a_fault_calibration_is_not(frames: Any) -> None:
+    tss = np.linspace(20.0, 30.0, 288)
+    status = np.zeros(288, dtype=np.int64)
+    status[144:156] = 2  # device error 12:00-12:55
+    status[10:14] = 1  # calibration
+    tss[144:156] = 999.0
+    found = check(frames, {"tss": tss}, status={"tss": status}).findings
+    assert kinds(found, "sensor_fault") == [("tss", "12:00", "12:55", 999.0)]
+    assert [f.kind for f in found if f.basis == "hourly_mean"] == ["insufficient_data"]

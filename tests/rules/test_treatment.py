@@ -74,9 +74,19 @@ def test_exceeding_hour_is_not_compliant_outflow(frames: Any) -> None:
 def test_gap_not_bridged(frames: Any) -> None:
     flow_in = np.full(N, 60.0)
     flow_in[100:112] = np.nan  # one hour silent: 65 min between readings
-    day = plant_day(frames, flow_in=flow_in).treatment[0]
+    day = plant_day(frames, flow_in=flow_in, flow_out=60.0).treatment[0]
     assert day.inflow_m3 == pytest.approx(60.0 * (COVERED_H - 65 / 60))
     assert day.flow_gap_hours == pytest.approx(65 / 60 + 5 / 60)
+    # ratios only over hours both meters measured: the outage does not look like a shortfall
+    assert day.treated_ratio == pytest.approx(1.0)
+
+
+def test_hour_without_valid_data_is_not_a_breach(frames: Any) -> None:
+    cod = np.full(N, 100.0)
+    cod[120:132] = np.nan
+    result = plant_day(frames, flow_in=60.0, flow_out=60.0, cod=cod)
+    assert result.treatment[0].compliant_ratio == pytest.approx(1.0)
+    assert [f.kind for f in result.findings if f.basis == "hourly_mean"] == ["insufficient_data"]
 
 
 def test_bypass_finding_and_volume(frames: Any) -> None:
