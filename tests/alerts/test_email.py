@@ -97,3 +97,48 @@ def test_unreachable_smtp_is_a_recorded_failure(make_manager: Make) -> None:
     [attempt] = manager.outbox.attempts()
     assert attempt["outcome"] == "error" and "smtp 127.0.0.1:1" in attempt["error"]
     assert manager.outbox.rows()[0]["status"] == "pending"
+
+
+def test_login_with_password_from_environment(
+    make_manager: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    seen: list[tuple[str, str]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        assert isinstance(data, LoginPassword)
+        seen.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"s3cret")
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
+    try:
+        config: dict[str, Any] = {
+            "channels": {
+                "mail": {
+                    "type": "email",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "starttls": False,
+                    "username": "alerts",
+                    "password_env": "TEST_SMTP_PASSWORD",
+                    "sender": "q@x.vn",
+                    "to": ["o@x.vn"],
+                }
+            },
+        }
+        manager = make_manager(**config)
+        manager.observe([finding(220.0, "major")], [COD], T0)
+        manager.deliver(T0)
+    finally:
+        controller.stop()
+    assert seen == [("alerts", "s3cret")]
+    assert len(inbox.messages) == 1
