@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,9 +48,9 @@ _SHAPE_KNOTS = (
 )  # fmt: skip
 _DAY_FACTOR = (1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.55)  # Monday .. Sunday
 _WEEKEND_AMPLITUDE = 0.5  # weekend days are flatter as well as lower
-TREATMENT_LAG = timedelta(hours=1)  # pure delay; plus ~1 h of tank mixing (smoothing)
-_MIXING_TAU_MIN = 60.0
-_OUTFLOW_RATIO = 0.99  # sludge and evaporation losses
+TREATMENT_LAG = timedelta(minutes=30)  # pure delay; plus ~45 min of tank mixing (smoothing)
+_MIXING_TAU = timedelta(minutes=45)
+_OUTFLOW_RATIO = 0.995  # sludge and evaporation losses
 _LOAD_LAG = timedelta(hours=3)  # effluent quality reflects the load a few hours earlier
 
 
@@ -64,7 +65,7 @@ class Noise:
 # Relative sd for concentrations and flows, absolute for temperature (°C) and pH.
 _NOISE: dict[str, Noise] = {
     "flow_in": Noise(timedelta(minutes=90), 0.07),
-    "flow_out": Noise(timedelta(minutes=30), 0.03),
+    "flow_out": Noise(timedelta(minutes=30), 0.02),  # flow-meter noise on the routed flow
     "temperature": Noise(timedelta(hours=3), 0.4),
     "ph": Noise(timedelta(hours=1), 0.12),
     "cod": Noise(timedelta(hours=2), 0.12),
@@ -129,7 +130,10 @@ class PlantModel:
         weekday = weekday / weekday.mean()
         weekend = 1.0 + _WEEKEND_AMPLITUDE * (weekday - 1.0)
         self._shapes = (weekday, weekend)
-        self._smoothed = (_smooth(weekday), _smooth(weekend))
+        self._delay = round(TREATMENT_LAG / interval)
+        self._mixing = 1.0 - math.exp(-interval / _MIXING_TAU)
+        self._pipe: deque[float] | None = None
+        self._tank = 0.0
         self._noise: dict[str, _Ar1] = {}
         for key in (*self.keys, "flow_in", "flow_out"):
             spec = _NOISE.get(key, _DEFAULT_NOISE)
@@ -142,15 +146,15 @@ class PlantModel:
         n = len(times)
         design = hourly_design_flow(self.plant)
         hour, day = self._clock(times, timedelta(0))
-        lag_hour, lag_day = self._clock(times, TREATMENT_LAG)
         load_hour, load_day = self._clock(times, _LOAD_LAG)
-        inflow_rel = self._relative(hour, day, self._shapes)
-        load = self._relative(load_hour, load_day, self._shapes)
+        inflow_rel = self._relative(hour, day)
+        load = self._relative(load_hour, load_day)
         out: dict[str, np.ndarray] = {}
-        out["flow_in"] = np.maximum(design * inflow_rel * (1 + self._noise["flow_in"].draw(n)), 0)
-        outflow_rel = self._relative(lag_hour, lag_day, self._smoothed)
+        inflow = np.maximum(design * inflow_rel * (1 + self._noise["flow_in"].draw(n)), 0)
+        out["flow_in"] = inflow
+        treated = self._route(inflow, times[0])
         out["flow_out"] = np.maximum(
-            design * _OUTFLOW_RATIO * outflow_rel * (1 + self._noise["flow_out"].draw(n)), 0
+            _OUTFLOW_RATIO * treated * (1 + self._noise["flow_out"].draw(n)), 0
         )
         out["flow_bypass"] = np.zeros(n)
         white = self._white.standard_normal((len(self.keys), n))
@@ -176,14 +180,43 @@ class PlantModel:
         day = np.array([t.weekday() for t in local])
         return hour, day
 
-    def _relative(
-        self, hour: np.ndarray, day: np.ndarray, shapes: tuple[np.ndarray, np.ndarray]
-    ) -> np.ndarray:
+    def _relative(self, hour: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Flow relative to the design rate: day-of-week factor x daily shape."""
-        weekday = np.interp(hour, self._grid, shapes[0], period=24.0)
-        weekend = np.interp(hour, self._grid, shapes[1], period=24.0)
+        weekday = np.interp(hour, self._grid, self._shapes[0], period=24.0)
+        weekend = np.interp(hour, self._grid, self._shapes[1], period=24.0)
         factor = np.array(_DAY_FACTOR)[day]
         return factor * np.where(day >= 5, weekend, weekday)
+
+    def _route(self, inflow: np.ndarray, first: datetime) -> np.ndarray:
+        """Outflow before losses: the actual inflow delayed by the treatment lag and mixed
+        in the tanks (first-order), carried across blocks so the volume balances."""
+        if self._pipe is None:
+            self._warm_up(first)
+        pipe = self._pipe if self._pipe is not None else deque()
+        tank, mixing = self._tank, self._mixing
+        out = []
+        for flow in inflow.tolist():
+            delayed = pipe[0] if self._delay else flow
+            if self._delay:
+                pipe.append(flow)
+            tank += mixing * (delayed - tank)
+            out.append(tank)
+        self._tank = tank
+        return np.array(out, dtype=float)
+
+    def _warm_up(self, first: datetime) -> None:
+        """Fill the pipe and tank with the undisturbed inflow of the hours before the run."""
+        warm = self._delay + math.ceil(4 * _MIXING_TAU / self._interval)
+        before = [first - (warm - i) * self._interval for i in range(warm)]
+        hour, day = self._clock(before, timedelta(0))
+        prior = (hourly_design_flow(self.plant) * self._relative(hour, day)).tolist()
+        self._tank = prior[0]
+        self._pipe = deque(maxlen=max(self._delay, 1))
+        for flow in prior:
+            delayed = self._pipe[0] if self._delay and len(self._pipe) == self._delay else flow
+            if self._delay:
+                self._pipe.append(flow)
+            self._tank += self._mixing * (delayed - self._tank)
 
 
 class _Ar1:
@@ -204,12 +237,3 @@ class _Ar1:
             out.append(state)
         self._state = state
         return np.array(out, dtype=float)
-
-
-def _smooth(shape: np.ndarray) -> np.ndarray:
-    """Circular exponential smoothing (tank mixing) of a per-minute daily shape."""
-    minutes = np.arange(0, int(6 * _MIXING_TAU_MIN))
-    kernel = np.exp(-minutes / _MIXING_TAU_MIN)
-    kernel /= kernel.sum()
-    padded = np.concatenate([shape[-len(kernel) + 1 :], shape])
-    return np.convolve(padded, kernel, mode="valid")

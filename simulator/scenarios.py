@@ -232,8 +232,8 @@ def _device_error(context: _Context) -> list[Episode]:
     start, end = context.span(hour, 1)
     return [
         Episode(
-            plant.id, station, "tss", "device-error", start, end, "sensor_fault",
-            f"TSS status 02 with value {DEVICE_ERROR_VALUE} for one hour: never valid, no "
+            plant.id, station, "tss", "device-error", start, end, "insufficient_data",
+            f"TSS status 02 with value {DEVICE_ERROR_VALUE} for one hour: never valid, so no "
             "exceedance; the hour has no valid TSS data (insufficient_data)",
             level=DEVICE_ERROR_VALUE,
         )
@@ -290,7 +290,7 @@ def _overload(context: _Context) -> list[Episode]:
             plant.id, station, "flow_in", "overload", start, end, "treatment_shortfall",
             f"inflow ~{OVERLOAD_INFLOW * design:.0f} m3/h ({OVERLOAD_INFLOW:g}x the design rate) "
             f"while outflow is capped at {TREATMENT_CAPACITY * design:.0f} m3/h: the day's "
-            "treated ratio falls below 100 %",
+            "treated and compliant ratios fall below 100 % (judged on whole days only)",
             level=OVERLOAD_INFLOW * design,
         )
     ]  # fmt: skip
@@ -438,13 +438,17 @@ def apply_episodes(
             block.values[key] = np.where(mask, diverted, block.values[key])
             _set_flow(stations, "flow_out", np.where(mask, -diverted, 0.0), add=True)
         elif episode.kind == "overload":
+            # Inflow rises within 15 min; the plant then runs at its hydraulic capacity (tanks
+            # fill over ~45 min): no step changes or flat lines that would look like faults.
             design = hourly_design_flow(plant)
-            wobble = 1.0 + 0.05 * np.sin(seconds / 2220.0)
-            inflow = np.maximum(series["flow_in"], episode.level * wobble)
+            wobble = 1.0 + 0.04 * np.sin(seconds / 1370.0) + 0.02 * np.sin(seconds / 530.0 + 1)
+            rise = _trapezoid(seconds, episode, ramp=900.0)
+            inflow = series["flow_in"] + (episode.level * wobble - series["flow_in"]) * rise
             _set_flow(stations, "flow_in", inflow, where=mask)
-            capped = np.minimum(series["flow_out"], TREATMENT_CAPACITY * design * wobble)
-            capped = np.maximum(capped, 0.9 * TREATMENT_CAPACITY * design)
-            _set_flow(stations, "flow_out", np.where(mask, capped, 0.0), add=False, where=mask)
+            fill = _trapezoid(seconds, episode, ramp=2700.0)
+            outflow = series["flow_out"]
+            outflow = outflow + (TREATMENT_CAPACITY * design * wobble[::-1] - outflow) * fill
+            _set_flow(stations, "flow_out", outflow, where=mask)
         elif episode.kind == "clock-skew":
             block.skew = np.where(mask, episode.level, block.skew)
         elif episode.kind == "dropout":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -86,7 +87,7 @@ def test_calibration_carries_status_01_with_wild_values(sim, plant):
 
 def test_device_error_carries_status_02(sim, plant):
     error = only(sim, plant, "device-error")
-    assert error.expected_finding == "sensor_fault"
+    assert error.expected_finding == "insufficient_data"
     outlet = sim.readings(sim.run([plant], scenario="device-error"), "outlet")
     inside = sim.window(outlet, error.start, error.end)
     assert len(inside) == 12
@@ -154,11 +155,16 @@ def test_bypass_flows_only_during_the_episode(sim, plant):
 def test_overload_exceeds_the_design_rate(sim, plant):
     overload = only(sim, plant, "overload")
     messages = sim.run([plant], scenario="overload")
-    inlet = sim.window(sim.readings(messages, "inlet"), overload.start, overload.end)
+    ramp = timedelta(minutes=15)
+    inlet = sim.window(sim.readings(messages, "inlet"), overload.start + ramp, overload.end - ramp)
     outlet = sim.window(sim.readings(messages, "outlet"), overload.start, overload.end)
     design = 1500 / 24
     assert min(r.values["flow_in"] for r in inlet) > 1.5 * design
     assert sim.mean(outlet, "flow_out") < 0.75 * sim.mean(inlet, "flow_in")
+    assert max(r.values["flow_out"] for r in outlet) < 1.4 * design
+    flows = [r.values["flow_out"] for r in outlet]
+    steps = [abs(b - a) for a, b in itertools.pairwise(flows)]
+    assert max(steps) < 0.15 * design  # ramps, not a step change a monitor would call a fault
 
 
 def test_clock_skew_offsets_timestamps(sim, plant):
