@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, PayloadError, StoreError
 from collector.lineprotocol import reading_line
+from collector.metrics import Histogram
 from collector.mqtt import Message
 from collector.payload import Reading, parse_message
 from collector.spool import Spool
@@ -40,7 +41,7 @@ class IntakeStats:
     records_spooled: int = 0
     records_replayed: int = 0
     dead_letters: int = 0
-    write_seconds: list[float] = field(default_factory=list)
+    write_seconds: Histogram = field(default_factory=Histogram)
     spool_alarm: str = ""
 
 
@@ -162,7 +163,7 @@ class Intake:
             except StoreError as exc:
                 self._mark_down(exc)
             else:
-                self.stats.write_seconds.append(time.perf_counter() - started)
+                self.stats.write_seconds.observe(time.perf_counter() - started)
                 self.stats.records_stored += len(batch.lines)
                 return True
         try:
