@@ -388,3 +388,46 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
         ["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
+
+
+# --- the health probe itself ----------------------------------------------------------------
+
+
+def probes() -> list[list[str]]:
+    """The HEALTHCHECK command of the Dockerfile and of compose.yaml's collector service."""
+    (health,) = [rest for word, rest in dockerfile() if word == "HEALTHCHECK"]
+    image_probe = json.loads(health[health.index("CMD") + 3 :].strip())
+    compose_probe = compose()["services"]["collector"]["healthcheck"]["test"][1:]
+    return [image_probe, compose_probe]
+
+
+@pytest.mark.parametrize("status", [200, 503, None])
+def test_health_probe_exit_code_follows_healthz(status: int | None) -> None:
+    """Runs the probe one-liners for real (with this Python) against a local /healthz."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status if self.path == "/healthz" and status else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    if status is None:
+        server.server_close()  # nothing listens: connection refused
+    else:
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
+    try:
+        for probe in probes():
+            assert probe[0] == "python"
+            argv = [sys.executable, *[arg.replace("9108", str(port)) for arg in probe[1:]]]
+            result = subprocess.run(argv, capture_output=True, timeout=30)
+            assert (result.returncode == 0) is (status == 200), result.stderr
+    finally:
+        if status is not None:
+            server.shutdown()
+            server.server_close()
