@@ -34,6 +34,12 @@ _TABLE_C: dict[str, tuple[float, float]] = {
     "oil_grease": (5.0, 10.0),
     "coliform": (3000.0, 5000.0),
 }
+# Kf bands by discharge flow (m³/day, upper bound inclusive) and the lowest Kq (lakes), both
+# from REGULATIONS.md section 1.
+_KF_BANDS = ((50.0, 1.2), (500.0, 1.1), (5000.0, 1.0))
+_KF_ABOVE = 0.9
+_KQ_LOWEST = 0.6
+_KQ_HIGHEST = 1.3
 # Parameters without Kq/Kf (REGULATIONS.md section 1).
 _NO_COEFFICIENTS = frozenset({"temperature", "ph", "color", "coliform"})
 # Typical treated-effluent level as a fraction of the reference limit (COD ~ 40-70 mg/L at B).
@@ -83,8 +89,9 @@ def plant_seed(seed: int, plant_id: str, stream: str = "") -> np.random.SeedSequ
     return np.random.SeedSequence(words)
 
 
-def reference_limit(plant: Plant, key: str) -> float | None:
-    """The upper limit the simulator scales `key` against: the permit override, else C x Kq."""
+def reference_limit(plant: Plant, key: str, unknown_kq: float = 1.0) -> float | None:
+    """The upper limit the simulator scales `key` against: the permit override, else
+    C x Kq x Kf; `unknown_kq` stands in when the permit gives no Kq (receiving water only)."""
     override = plant.limits.get(key)
     if isinstance(override, RangeLimit):
         return override.max
@@ -95,16 +102,34 @@ def reference_limit(plant: Plant, key: str) -> float | None:
         return None
     value = columns[0] if plant.column == "A" else columns[1]
     if key not in _NO_COEFFICIENTS:
-        value *= plant.kq or 1.0
+        value *= (plant.kq or unknown_kq) * _kf(plant.design_flow_m3_day)
     return value
 
 
+def _kf(flow_m3_day: float) -> float:
+    """Kf by discharge flow band (REGULATIONS.md section 1)."""
+    for upper, kf in _KF_BANDS:
+        if flow_m3_day <= upper:
+            return kf
+    return _KF_ABOVE
+
+
 def typical_level(plant: Plant, key: str) -> float:
-    """The mean effluent level of `key` in normal operation (well inside the limit)."""
-    limit = reference_limit(plant, key)
+    """The mean effluent level of `key` in normal operation (well inside the limit).
+
+    Without a Kq in the permit, the lowest Kq of REGULATIONS.md is assumed, so the level stays
+    compliant whatever water body the plant discharges into.
+    """
+    limit = reference_limit(plant, key, unknown_kq=_KQ_LOWEST)
     if limit is None:
         return _GENERIC_LEVEL
     return limit * _TYPICAL_FRACTION.get(key, _DEFAULT_FRACTION)
+
+
+def episode_limit(plant: Plant, key: str) -> float | None:
+    """The limit episodes scale against: without a Kq in the permit the highest Kq is
+    assumed, so an injected exceedance exceeds whatever the plant's real limit is."""
+    return reference_limit(plant, key, unknown_kq=_KQ_HIGHEST)
 
 
 def hourly_design_flow(plant: Plant) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 
 from rules.permit import Plant
 from simulator.errors import SimulatorError
-from simulator.plant import PH_MEAN, hourly_design_flow, reference_limit, typical_level
+from simulator.plant import PH_MEAN, episode_limit, hourly_design_flow, typical_level
 
 HOUR = timedelta(hours=1)
 SKEW = timedelta(minutes=7)
@@ -149,7 +149,7 @@ def station_with(plant: Plant, key: str, preferred: str, scenario: str) -> str:
 
 
 def _limit(plant: Plant, key: str) -> float:
-    limit = reference_limit(plant, key)
+    limit = episode_limit(plant, key)
     return limit if limit is not None else 3.0 * typical_level(plant, key)
 
 

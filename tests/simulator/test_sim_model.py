@@ -8,7 +8,13 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from simulator.plant import PlantModel, plant_seed, reference_limit, typical_level
+from simulator.plant import (
+    PlantModel,
+    episode_limit,
+    plant_seed,
+    reference_limit,
+    typical_level,
+)
 
 
 def test_same_seed_gives_the_same_bytes(sim, plant):
@@ -102,6 +108,7 @@ def test_outflow_lags_inflow(plant, sim):
         ("B", None, {}, "tss", 100.0),
         ("B", 0.9, {"cod": 100.0}, "cod", 100.0),
         ("B", 0.9, {}, "ph", None),
+        ("B", 1.0, {}, "color", 150.0),  # no Kq/Kf for colour
         ("B", 0.9, {}, "conductivity", None),
     ],
 )
@@ -115,3 +122,17 @@ def test_column_a_plant_stays_inside_its_stricter_limit(sim):
     assert typical_level(plant, "cod") < 0.5 * 67.5
     outlet = sim.readings(sim.run([plant], duration=timedelta(hours=12)), "outlet")
     assert max(r.values["cod"] for r in outlet) < 67.5
+
+
+def test_kf_follows_the_design_flow(sim):
+    small = sim.kim_bai(design_flow_m3_day=400)
+    large = sim.kim_bai(design_flow_m3_day=8000)
+    assert reference_limit(small, "cod") == pytest.approx(150 * 0.9 * 1.1)
+    assert reference_limit(large, "cod") == pytest.approx(150 * 0.9 * 0.9)
+
+
+def test_without_kq_normal_is_safe_and_episodes_still_exceed(sim):
+    plant = sim.kim_bai(kq=None)
+    lake_limit = 150 * 0.6  # the lowest Kq: whatever the receiving water, normal complies
+    assert typical_level(plant, "cod") < 0.5 * lake_limit
+    assert episode_limit(plant, "cod") == pytest.approx(150 * 1.3)
