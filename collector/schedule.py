@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from collector import statedb
+from collector.metrics import Histogram
 from rules.evaluate import evaluate
 from rules.findings import Finding
 from rules.permit import Plant, parse_duration
@@ -149,6 +151,7 @@ class CheckScheduler:
         self._every = every
         self.lateness = parse_duration(settings.lateness)
         self.runs = 0
+        self.check_seconds = Histogram()
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
@@ -180,7 +183,7 @@ class CheckScheduler:
         for plant in self.plants:
             try:
                 self.check_plant(plant, now)
-            except Exception:  # noqa: BLE001 - one failing plant must not stop the others
+            except Exception:
                 log.exception("scheduled check failed for plant %s", plant.id)
         self.runs += 1
 
@@ -198,7 +201,10 @@ class CheckScheduler:
 
     def check_plant(self, plant: Plant, now: datetime) -> CheckResult:
         start, late = self.window_start(plant, now)
-        return self.check_window(plant, start, now, now, late)
+        began = time.perf_counter()
+        result = self.check_window(plant, start, now, now, late)
+        self.check_seconds.observe(time.perf_counter() - began)
+        return result
 
     def check_window(
         self, plant: Plant, start: datetime, end: datetime, now: datetime,

@@ -18,7 +18,9 @@ from alerts.manager import AlertManager
 from alerts.settings import AlertSettings
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, StoreError
+from collector.health import HealthServer
 from collector.intake import Intake
+from collector.metrics import render_metric
 from collector.mqtt import Message, MqttConnection
 from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading
 from collector.schedule import CheckBook, CheckScheduler
@@ -95,6 +97,7 @@ class Collector:
         check_every: timedelta = timedelta(minutes=1),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lang: str | None = None,
+        http: tuple[str, int] | None = None,
     ) -> None:
         self.state_dir: Path = prepare_state_dir(state.dir)
         self.plants = {p.id: p for p in plants}
@@ -120,6 +123,9 @@ class Collector:
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.last_seen: dict[tuple[str, str], datetime] = {}
+        self.health_server = HealthServer(http[0], http[1], self.health, self.metrics_text) \
+            if http else None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -133,9 +139,13 @@ class Collector:
         self._spawn("intake", lambda: self.intake.run(self._stop))
         self._spawn("alert-tick", self._tick_loop)
         self.scheduler.start()
+        if self.health_server:
+            self.health_server.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.health_server:
+            self.health_server.stop()
         self.scheduler.stop()
         for thread in self._threads:
             thread.join(timeout=30)
@@ -183,6 +193,10 @@ class Collector:
         by_plant: dict[str, list[Reading]] = {}
         for reading in readings:
             by_plant.setdefault(reading.plant, []).append(reading)
+        for reading in readings:
+            station = (reading.plant, reading.station)
+            if station not in self.last_seen or self.last_seen[station] < reading.ts:
+                self.last_seen[station] = reading.ts
         for plant_id, items in by_plant.items():
             earliest = min(r.ts for r in items)
             if now - earliest > timedelta(hours=1):
@@ -233,6 +247,50 @@ class Collector:
             "spool_depth": self.spool.depth,
             "dead_letters": s.dead_letters,
         }
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when the broker is connected and InfluxDB answers or the spool accepts."""
+        broker = self.mqtt.connected.is_set()
+        store = self.intake.store_up and self.store.ping()
+        spool_ok = not self.intake.stats.spool_alarm
+        ready = broker and (store or spool_ok)
+        return ready, {
+            "status": "ok" if ready else "unavailable",
+            "broker": broker, "store": store, "spool_accepting": spool_ok,
+            "spool_depth": self.spool.depth, "alarm": self.intake.stats.spool_alarm,
+        }
+
+    def metrics_text(self) -> str:
+        s = self.intake.stats
+        now = self._clock()
+        states: dict[str, int] = {}
+        for alert in self.alerts.list_alerts(open_only=True):
+            states[alert.state] = states.get(alert.state, 0) + 1
+        lines = [
+            *render_metric("quantrac_records_received_total", "counter",
+                           "records received over MQTT", [({}, s.records_received)]),
+            *render_metric("quantrac_records_stored_total", "counter",
+                           "records written to InfluxDB", [({}, s.records_stored)]),
+            *render_metric("quantrac_records_spooled_total", "counter",
+                           "records spooled to disk while InfluxDB was down",
+                           [({}, s.records_spooled)]),
+            *render_metric("quantrac_dead_letters_total", "counter",
+                           "messages rejected to the dead-letter store", [({}, s.dead_letters)]),
+            *s.write_seconds.render("quantrac_write_seconds", "InfluxDB write latency"),
+            *render_metric("quantrac_spool_depth", "gauge", "records waiting in the spool",
+                           [({}, self.spool.depth)]),
+            *self.scheduler.check_seconds.render("quantrac_check_seconds",
+                                                 "duration of a scheduled check of one plant"),
+            *render_metric("quantrac_alerts", "gauge", "open alerts by state",
+                           [({"state": k}, v) for k, v in sorted(states.items())]),
+            *render_metric(
+                "quantrac_station_last_seen_seconds", "gauge",
+                "seconds since the newest record of a station",
+                [({"plant": p, "station": st}, (now - ts).total_seconds())
+                 for (p, st), ts in sorted(self.last_seen.items())],
+            ),
+        ]
+        return "\n".join(lines) + "\n"
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         return self.intake.wait_idle(timeout)

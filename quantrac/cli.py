@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--csv", help="read data from this CSV instead of InfluxDB")
 
-    p = sub.add_parser("alerts", help="the alert book (state dir from --config or QUANTRAC_STATE_DIR)")
+    p = sub.add_parser(
+        "alerts", help="the alert book (state dir from --config or QUANTRAC_STATE_DIR)"
+    )
     asub = p.add_subparsers(dest="alerts_command", required=True, parser_class=_Parser)
     a = asub.add_parser("list", help="list alerts")
     a.add_argument("--open", action="store_true", help="only open alerts")
@@ -141,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
         return code
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+    except Exception as exc:
         return _fail(f"quantrac: unexpected error: {type(exc).__name__}: {exc}", 1, debug)
 
 

@@ -279,6 +279,8 @@ def run_collect(args: argparse.Namespace) -> int:
         config.mqtt, config.influx, config.state, config.plants, config.checks, config.alerts,
         batch_size=config.service.batch_size,
         flush_interval=config.service.flush_interval_ms / 1000,
+        http=(config.service.http_host, config.service.http_port)
+        if config.service.http_port else None,
     )
     stop = stop_event_on_signals()
     print(f"quantrac collector: {len(config.plants)} plant(s), broker {config.mqtt.host}:"

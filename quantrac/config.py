@@ -83,9 +83,11 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     return parse_config(raw, source=str(path), env=os.environ if env is None else env)
 
 
-def parse_config(raw: dict[str, Any], source: str = "config", env: Mapping[str, str] = {}) -> Config:  # noqa: B006
+def parse_config(
+    raw: dict[str, Any], source: str = "config", env: Mapping[str, str] | None = None
+) -> Config:
     """Validate an already parsed document (the demo builds its config in memory)."""
-    merged = apply_env_overrides(raw, env)
+    merged = apply_env_overrides(raw, env or {})
     try:
         return Config.model_validate(merged)
     except ValidationError as exc:

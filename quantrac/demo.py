@@ -90,7 +90,8 @@ def hourly_means(frame: pd.DataFrame, plant: Plant) -> pd.DataFrame:
         cols = {}
         for key in keys:
             if key in local.columns:
-                valid = local[key].where(local.get(f"{key}_status", 0) == 0)
+                # Every frame carries <key>_status (docs/architecture.md).
+                valid = local[key].where(local[f"{key}_status"] == 0)
                 cols[key] = valid.resample("1h").mean().round(3)
         table = pd.DataFrame(cols)
         table.insert(0, "station", station)
@@ -145,7 +146,7 @@ def run(hours: float, scenario: str, out: Path, seed: int) -> int:
         try:
             written += write_plant_report(config, plant, start, end, None, ["html", "pdf", "csv"],
                                           "en", out, frame=frame)
-        except Exception as exc:  # noqa: BLE001 - the demo still reports what it has
+        except Exception as exc:
             say(f"full report not written: {exc}")
     say("")
     say("summary")

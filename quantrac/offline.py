@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from collector.payload import ID_PATTERN, KEY_PATTERN, STATUS_CODES, parse_time
 from collector.errors import PayloadError
+from collector.payload import ID_PATTERN, KEY_PATTERN, STATUS_CODES, parse_time
 
 STATUS_SUFFIX = "_status"
 

@@ -17,7 +17,9 @@ from rules.limits import plant_limits
 from rules.permit import Plant
 
 
-def alert_rows(config: Config, plant: Plant, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def alert_rows(
+    config: Config, plant: Plant, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     """Alert episodes of the plant that overlap the period, from the alert book (if any)."""
     book_path = config.state.dir / "alerts.sqlite"
     if not book_path.exists():
@@ -33,7 +35,7 @@ def alert_rows(config: Config, plant: Plant, start: datetime, end: datetime) -> 
             doc = alert.to_json()
             began = alert.started_at
             ended = getattr(alert, "resolved_at", None)
-            if began is not None and began >= end or ended is not None and ended < start:
+            if (began is not None and began >= end) or (ended is not None and ended < start):
                 continue
             rows.append(doc)
         return rows

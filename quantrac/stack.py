@@ -41,7 +41,9 @@ class StackError(Exception):
 def find_binary(candidates: tuple[str, ...]) -> str:
     """The first candidate that exists on PATH or as an absolute path."""
     for name in candidates:
-        path = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        if os.path.isabs(name) and os.access(name, os.X_OK):
+            return name
+        path = shutil.which(name)
         if path:
             return path
     raise StackError(
@@ -204,7 +206,8 @@ class LocalStack:
         self.mqtt_port = self.mqtt_port or free_port()
         conf = data / "mosquitto.conf"
         conf.write_text(mosquitto_config(self.mqtt_port, data))
-        server = self._spawn("mosquitto", [find_binary(MOSQUITTO_CANDIDATES), "-c", str(conf)], data)
+        argv = [find_binary(MOSQUITTO_CANDIDATES), "-c", str(conf)]
+        server = self._spawn("mosquitto", argv, data)
         self._wait(server, lambda: mqtt_ping(self.mqtt_host, self.mqtt_port))
 
     def start_influxd(self) -> None:

@@ -108,3 +108,26 @@ def test_scheduled_check_catches_hourly_exceedance_and_corrects_late_data(
         assert [row[2] for row in stored] == ["exceedance"]
     finally:
         collector.stop()
+
+
+def test_health_and_metrics_endpoints(stack, influx_db, tmp_path, publisher, unique_id):
+    import requests
+
+    config = _config(stack, influx_db, tmp_path / "state", unique_id)
+    collector = Collector(config.mqtt, config.influx, config.state, config.plants, config.checks,
+                          config.alerts, check_every=timedelta(hours=1), http=("127.0.0.1", 0))
+    collector.start()
+    try:
+        base = f"http://127.0.0.1:{collector.health_server.port}"
+        health = requests.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["broker"] is True
+        topic = f"quantrac/v1/{unique_id}/{unique_id}/outlet/data"
+        publisher.publish(topic, encode_message([encode_record(
+            datetime.now(UTC), {"flow_out": 60.0, "ph": 7.0, "cod": 50.0})]))
+        assert wait_for(lambda: collector.store.count(unique_id) == 1)
+        text = requests.get(f"{base}/metrics", timeout=5).text
+        assert "quantrac_records_stored_total 1" in text
+        assert f'quantrac_station_last_seen_seconds{{plant="{unique_id}",station="outlet"}}' in text
+        assert 'quantrac_write_seconds_bucket{le="+Inf"} 1' in text
+    finally:
+        collector.stop()
