@@ -108,3 +108,33 @@ def test_unreachable_broker_is_one_clear_error(sim):
     settings = MqttSettings(url=f"mqtt://127.0.0.1:{port}")
     with pytest.raises(SimulatorError, match=f"cannot connect to MQTT broker at 127.0.0.1:{port}"):
         run_simulation([sim.kim_bai()], settings, sim.options())
+
+
+def test_real_time_run_stamps_now_and_stops(sim, stack, unique_id):
+    plant = sim.kim_bai(id=unique_id, cluster=unique_id)
+    stop = threading.Event()
+    result: list = []
+    options = SimulateOptions(duration=timedelta(hours=1))
+    worker = threading.Thread(
+        target=lambda: result.append(
+            run_simulation([plant], MqttSettings(url=stack.mqtt_url), options, stop=stop)
+        )
+    )
+    worker.start()
+    time.sleep(0.5)
+    stop.set()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert result[0].stopped and result[0].records == 3
+
+
+def test_backfill_reports_progress(sim, stack, unique_id, monkeypatch):
+    import simulator.run
+
+    monkeypatch.setattr(simulator.run, "PROGRESS_EVERY_S", 0.0)
+    plant = sim.kim_bai(id=unique_id, cluster=unique_id)
+    lines: list[str] = []
+    options = sim.options(duration=timedelta(hours=1))
+    run_simulation([plant], MqttSettings(url=stack.mqtt_url), options, lines.append)
+    assert len(lines) == 36
+    assert lines[-1].startswith("simulate: 36 messages, 36 records")
