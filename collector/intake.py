@@ -43,6 +43,9 @@ class IntakeStats:
     dead_letters: int = 0
     write_seconds: Histogram = field(default_factory=Histogram)
     spool_alarm: str = ""
+    spool_peak: int = 0  # most points ever waiting in the spool
+    replay_lag_max_s: float = 0.0  # longest a replayed batch waited in the spool
+    loop_errors: int = 0  # unexpected errors survived by the intake thread
 
 
 @dataclass
@@ -50,6 +53,8 @@ class _Batch:
     messages: list[Message] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    # Rejected messages (topic, payload, reason) not yet in the dead-letter store.
+    rejects: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
 class Intake:
@@ -87,23 +92,31 @@ class Intake:
         return time.monotonic() >= self._store_down_until
 
     def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set and the in-memory queue is drained."""
+        """Loop until `stop` is set and the in-memory queue is drained.
+
+        A batch that cannot be made durable is held unacknowledged and retried; replay goes on
+        meanwhile, so a full spool drains as soon as InfluxDB is back. No error ends the loop.
+        """
         held: _Batch | None = None
         while True:
-            if held is None:
-                held = self._collect(stop)
-            if held.messages:
+            try:
+                if held is None:
+                    held = self._collect(stop)
                 if self._make_durable(held):
-                    self._finish(held)
-                    held = None
-                else:
-                    if stop.wait(self.retry_interval):
-                        return  # unacknowledged: the broker redelivers after restart
-                    continue
-            else:
-                held = None
-            self._replay_some()
-            if stop.is_set() and self._queue.empty():
+                    done, held = held, None
+                    self._finish(done)
+                self._replay_some()
+            except Exception:
+                # A bug or an unexpected library error must not silently stop the intake: the
+                # held batch stays unacknowledged and is retried.
+                self.stats.loop_errors += 1
+                log.exception("intake error; retrying in %.1fs", self.retry_interval)
+                if held is None and stop.wait(self.retry_interval):
+                    return
+            if held is not None:
+                if stop.wait(self.retry_interval):
+                    return  # unacknowledged: the broker redelivers after restart
+            elif stop.is_set() and self._queue.empty():
                 return
 
     def wait_idle(self, timeout: float) -> bool:
@@ -141,19 +154,38 @@ class Intake:
         try:
             readings = parse_message(message.topic, message.payload)
         except PayloadError as exc:
-            self._dead_letter(message.topic, message.payload, str(exc))
+            log.warning("dead letter on %s: %s", message.topic[:200], exc)
+            batch.rejects.append((message.topic, message.payload, str(exc)))
             return
         self.stats.records_received += len(readings)
         batch.readings.extend(readings)
         batch.lines.extend(reading_line(r) for r in readings)
 
     def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        """Record a rejected point; CollectorError (disk full) propagates to hold the batch."""
         log.warning("dead letter on %s: %s", topic[:200], reason)
         self.deadletters.add(topic, payload, reason)
         self.stats.dead_letters += 1
 
+    def _record_rejects(self, batch: _Batch) -> bool:
+        """Move the batch's rejected messages into the dead-letter store; False if it failed."""
+        while batch.rejects:
+            topic, payload, reason = batch.rejects[0]
+            try:
+                self.deadletters.add(topic, payload, reason)
+            except CollectorError as exc:
+                self.stats.spool_alarm = str(exc)
+                log.error("ALARM: %s; holding %d message(s) unacknowledged",
+                          exc, len(batch.messages))
+                return False
+            batch.rejects.pop(0)
+            self.stats.dead_letters += 1
+        return True
+
     def _make_durable(self, batch: _Batch) -> bool:
-        """True once every point of the batch is in InfluxDB or the spool."""
+        """True once every point of the batch is in InfluxDB, the spool or the dead letters."""
+        if not self._record_rejects(batch):
+            return False
         if not batch.lines:
             return True
         if self.store_up and self.spool.batches == 0:
@@ -162,6 +194,12 @@ class Intake:
                 self._write_isolating(batch.lines)
             except StoreError as exc:
                 self._mark_down(exc)
+            except CollectorError as exc:
+                # The dead-letter store failed while isolating a poison point: retry the whole
+                # batch later (writes are idempotent), acknowledge nothing now.
+                self.stats.spool_alarm = str(exc)
+                log.error("ALARM: %s; holding the batch unacknowledged", exc)
+                return False
             else:
                 self.stats.write_seconds.observe(time.perf_counter() - started)
                 self.stats.records_stored += len(batch.lines)
@@ -174,6 +212,7 @@ class Intake:
             self.stats.spool_alarm = str(exc)
             return False
         self.stats.records_spooled += len(batch.lines)
+        self.stats.spool_peak = max(self.stats.spool_peak, self.spool.depth)
         if self.spool.fill >= SPOOL_ALARM_FILL:
             self.stats.spool_alarm = f"spool at {self.spool.fill:.0%} of its limit"
             log.error("ALARM: %s (InfluxDB down?)", self.stats.spool_alarm)
@@ -212,15 +251,20 @@ class Intake:
             head = self.spool.peek()
             if head is None:
                 return
-            batch_id, lines = head
             try:
-                self._write_isolating(lines)
+                self._write_isolating(head.lines)
             except StoreError as exc:
                 self._mark_down(exc)
                 return
-            self.spool.remove(batch_id)
-            self.stats.records_replayed += len(lines)
-            self.stats.records_stored += len(lines)
+            except CollectorError as exc:
+                self.stats.spool_alarm = str(exc)
+                log.error("ALARM: %s; spooled batch kept for a later replay", exc)
+                return
+            self.spool.remove(head.id)
+            lag = max(0.0, time.time() - head.spooled_at)
+            self.stats.replay_lag_max_s = max(self.stats.replay_lag_max_s, lag)
+            self.stats.records_replayed += len(head.lines)
+            self.stats.records_stored += len(head.lines)
             if self.spool.batches == 0:
                 log.info("spool drained")
                 self.stats.spool_alarm = ""

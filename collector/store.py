@@ -69,7 +69,11 @@ class InfluxV1Store:
         if response.status_code == 204:
             return
         detail = _error_text(response)
-        if 400 <= response.status_code < 500 and response.status_code not in (404, 408, 429):
+        # 401/403 (credentials) and 404 (no database) are set-up problems, not poison points:
+        # retryable, so the data waits in the spool instead of being dead-lettered point by point.
+        if 400 <= response.status_code < 500 and response.status_code not in (
+            401, 403, 404, 408, 429
+        ):
             raise StoreError(f"InfluxDB rejected the write: {detail}", retryable=False)
         raise StoreError(f"InfluxDB write failed ({response.status_code}): {detail}")
 
