@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS finding (
 
 FrameLoader = Callable[[Plant, datetime, datetime], pd.DataFrame]
 ResultSink = Callable[[Plant, CheckResult, datetime, datetime, datetime], None]
+# Called after the daily/monthly check of a closed period (the wiring writes its report).
+PeriodHook = Callable[[Plant, str, datetime, datetime], object]
 
 
 class CheckBook:
@@ -141,8 +143,10 @@ class CheckScheduler:
         sink: ResultSink,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         every: timedelta = timedelta(minutes=1),
+        on_period_closed: PeriodHook | None = None,
     ) -> None:
         self.plants = list(plants)
+        self._on_period_closed = on_period_closed
         self.settings = settings
         self.book = book
         self._load = load
@@ -221,6 +225,7 @@ class CheckScheduler:
         today = now.astimezone(plant.zone).replace(hour=0, minute=0, second=0, microsecond=0)
         start = (today - timedelta(days=1)).astimezone(UTC)
         self.check_window(plant, start, today.astimezone(UTC), now)
+        self._period_closed(plant, "day", start, today.astimezone(UTC))
 
     def run_monthly(self, plant: Plant) -> None:
         now = self._clock()
@@ -228,3 +233,12 @@ class CheckScheduler:
                                                    microsecond=0)
         previous = (first - timedelta(days=1)).replace(day=1)
         self.check_window(plant, previous.astimezone(UTC), first.astimezone(UTC), now)
+        self._period_closed(plant, "month", previous.astimezone(UTC), first.astimezone(UTC))
+
+    def _period_closed(self, plant: Plant, period: str, start: datetime, end: datetime) -> None:
+        if self._on_period_closed is None:
+            return
+        try:
+            self._on_period_closed(plant, period, start, end)
+        except Exception:  # a failed report must not stop the checks
+            log.exception("scheduled %s report failed for plant %s", period, plant.id)

@@ -23,7 +23,7 @@ from collector.intake import Intake
 from collector.metrics import render_metric
 from collector.mqtt import Message, MqttConnection
 from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading
-from collector.schedule import CheckBook, CheckScheduler
+from collector.schedule import CheckBook, CheckScheduler, PeriodHook
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
@@ -98,6 +98,7 @@ class Collector:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lang: str | None = None,
         http: tuple[str, int] | None = None,
+        on_period_closed: PeriodHook | None = None,
     ) -> None:
         self.state_dir: Path = prepare_state_dir(state.dir)
         self.plants = {p.id: p for p in plants}
@@ -119,7 +120,7 @@ class Collector:
         self.book = CheckBook(self.state_dir)
         self.scheduler = CheckScheduler(
             list(plants), checks, self.book, self._load_frame, self._on_checked,
-            clock=clock, every=check_every,
+            clock=clock, every=check_every, on_period_closed=on_period_closed,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -272,6 +272,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_collect(args: argparse.Namespace) -> int:
     from collector.service import Collector
+    from quantrac.reporting import scheduled_report
 
     config = load_config(Path(args.config))
     logging.getLogger().setLevel(config.service.log_level.upper())
@@ -281,6 +282,9 @@ def run_collect(args: argparse.Namespace) -> int:
         flush_interval=config.service.flush_interval_ms / 1000,
         http=(config.service.http_host, config.service.http_port)
         if config.service.http_port else None,
+        on_period_closed=lambda plant, _period, start, end: scheduled_report(
+            config, plant, start, end
+        ),
     )
     stop = stop_event_on_signals()
     print(f"quantrac collector: {len(config.plants)} plant(s), broker {config.mqtt.host}:"

@@ -10,6 +10,7 @@ import pandas as pd
 
 from quantrac.commands import load_frame
 from quantrac.config import Config
+from reports.errors import ReportsError
 from reports.model import build_report
 from reports.output import write_report
 from rules.evaluate import evaluate
@@ -68,3 +69,39 @@ def write_plant_report(
     )
     out.mkdir(parents=True, exist_ok=True)
     return write_report(report, formats, out)
+
+
+def email_report(config: Config, plant: Plant, paths: list[Path]) -> None:
+    """Mail the PDF of a scheduled report through the first e-mail channel of `[alerts]`."""
+    from email.message import EmailMessage
+
+    from alerts.channels.email import EmailChannel
+    from alerts.settings import EmailChannelSettings
+
+    channel = next(
+        ((name, c) for name, c in config.alerts.channels.items()
+         if isinstance(c, EmailChannelSettings)), None,
+    )
+    pdfs = [p for p in paths if p.suffix == ".pdf"]
+    if channel is None or not pdfs:
+        raise ReportsError("email_pdf needs an e-mail channel in [alerts.channels] and a PDF")
+    name, settings = channel
+    msg = EmailMessage()
+    msg["Subject"] = f"quantrac report — {plant.name} — {pdfs[0].stem}"
+    msg["From"] = settings.sender
+    msg["To"] = ", ".join(config.reports.email_to)
+    msg.set_content(f"Compliance report for {plant.name} attached ({pdfs[0].name}).")
+    for pdf in pdfs:
+        msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf",
+                           filename=pdf.name)
+    EmailChannel(name, settings).deliver(msg)
+
+
+def scheduled_report(config: Config, plant: Plant, start: datetime, end: datetime) -> list[Path]:
+    """After the daily/monthly check: write the closed period's report (and mail the PDF)."""
+    out = config.reports.out_dir / plant.id
+    paths = write_plant_report(config, plant, start, end, None, list(config.reports.formats),
+                               config.reports.lang, out)
+    if config.reports.email_pdf:
+        email_report(config, plant, paths)
+    return paths

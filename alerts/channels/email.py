@@ -47,8 +47,11 @@ class EmailChannel:
         return msg
 
     def send(self, notification: Notification) -> None:
+        self.deliver(self.message(notification))
+
+    def deliver(self, msg: EmailMessage) -> None:
+        """Send a prepared message over this channel's SMTP relay (also used for reports)."""
         s = self._settings
-        msg = self.message(notification)
         try:
             if s.ssl:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
