@@ -68,9 +68,7 @@ class Spool:
         """Append one batch durably (fsync'd), or raise SpoolFull / CollectorError (disk)."""
         body = "\n".join(lines)
         if self._bytes + len(body) > self.max_bytes:
-            raise SpoolFull(
-                f"spool full ({self._bytes / 1e6:.1f} MB of {self.max_bytes / 1e6:.1f} MB)"
-            )
+            raise SpoolFull(f"spool full ({_size(self._bytes)} of {_size(self.max_bytes)})")
         try:
             with self._lock:
                 self._conn.execute(
@@ -109,3 +107,11 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _size(n: int) -> str:
+    """Bytes for an operator: `1.6 kB`, `812.3 MB`."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
