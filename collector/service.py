@@ -29,6 +29,7 @@ from collector.spool import Spool
 from collector.statedb import prepare_state_dir
 from collector.store import InfluxV1Store
 from rules.evaluate import instantaneous_findings
+from rules.findings import Finding
 from rules.limits import EffectiveLimits, plant_limits
 from rules.permit import Plant
 from rules.results import CheckResult
@@ -198,6 +199,8 @@ class Collector:
             station = (reading.plant, reading.station)
             if station not in self.last_seen or self.last_seen[station] < reading.ts:
                 self.last_seen[station] = reading.ts
+        findings: list[Finding] = []
+        latest: dict[tuple[str, str, str], float] = {}
         for plant_id, items in by_plant.items():
             earliest = min(r.ts for r in items)
             if now - earliest > timedelta(hours=1):
@@ -208,16 +211,21 @@ class Collector:
             try:
                 frame = readings_frame(items)
                 limits = self._limits.get(plant, now.astimezone(plant.zone).date())
-                findings = instantaneous_findings(frame, plant, self.checks, limits)
-                latest: dict[tuple[str, str, str], float] = {}
+                findings.extend(instantaneous_findings(frame, plant, self.checks, limits))
                 for r in sorted(items, key=lambda r: r.ts):
                     for key, value in r.values.items():
                         if key not in r.status:
                             latest[(r.plant, r.station, key)] = value
-                self.alerts.observe(findings, list(latest), now, values=latest,
-                                    bases={"instantaneous"})
             except Exception:
                 log.exception("inline check failed for plant %s", plant_id)
+        if not latest and not findings:
+            return
+        try:
+            # One observation per batch, not per plant: each one reads the open alerts.
+            self.alerts.observe(findings, list(latest), now, values=latest,
+                                bases={"instantaneous"})
+        except Exception:
+            log.exception("inline alert update failed for %d plant(s)", len(by_plant))
 
     def _load_frame(self, plant: Plant, start: datetime, end: datetime) -> pd.DataFrame:
         return self.store.read_frame(plant.id, start, end)
