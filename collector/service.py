@@ -5,7 +5,9 @@ alerts. One instance per process, built from its settings and passed down (no gl
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -102,6 +104,8 @@ class Collector:
         on_period_closed: PeriodHook | None = None,
     ) -> None:
         self.state_dir: Path = prepare_state_dir(state.dir)
+        # Durable batches waiting for the inline checks (their own thread, see _inline_loop).
+        self._inline: queue.Queue[list[Reading]] = queue.Queue()
         self.plants = {p.id: p for p in plants}
         self.checks = checks
         self._clock = clock
@@ -116,7 +120,7 @@ class Collector:
         )
         self.intake = Intake(
             self.store, self.spool, self.deadletters, ack=self.mqtt.ack,
-            on_durable=self._on_durable, batch_size=batch_size, flush_interval=flush_interval,
+            on_durable=self._inline.put, batch_size=batch_size, flush_interval=flush_interval,
         )
         self.book = CheckBook(self.state_dir)
         self.scheduler = CheckScheduler(
@@ -138,7 +142,8 @@ class Collector:
                 log.warning("could not ensure database: %s", exc)
         self.alerts.start()
         self.mqtt.start()
-        self._spawn("intake", lambda: self.intake.run(self._stop))
+        intake = self._spawn("intake", lambda: self.intake.run(self._stop))
+        self._spawn("inline-checks", lambda: self._inline_loop(intake))
         self._spawn("alert-tick", self._tick_loop)
         self.scheduler.start()
         if self.health_server:
@@ -166,10 +171,34 @@ class Collector:
         finally:
             self.stop()
 
-    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+    def _spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+        return thread
+
+    def _inline_loop(self, intake: threading.Thread) -> None:
+        """Inline checks off the write thread, so writing never waits for them; batches that
+        queued up meanwhile are checked together (fewer per-plant evaluations under load)."""
+        while True:
+            try:
+                readings = self._inline.get(timeout=0.2)
+            except queue.Empty:
+                if self._stop.is_set() and not intake.is_alive():
+                    return
+                continue
+            taken = 1
+            while True:
+                try:
+                    readings = readings + self._inline.get_nowait()
+                except queue.Empty:
+                    break
+                taken += 1
+            try:
+                self._on_durable(readings)
+            finally:
+                for _ in range(taken):
+                    self._inline.task_done()
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(1.0):
@@ -302,7 +331,15 @@ class Collector:
         return "\n".join(lines) + "\n"
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        return self.intake.wait_idle(timeout)
+        """Block until nothing is queued for writing or for the inline checks."""
+        deadline = time.monotonic() + timeout
+        if not self.intake.wait_idle(timeout):
+            return False
+        while self._inline.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
 
 __all__ = ["Collector", "CollectorError", "open_store", "readings_frame"]
