@@ -14,18 +14,29 @@ class MqttSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str = "mqtt://127.0.0.1:1883"
-    username: str | None = None
-    password: SecretStr | None = None
-    client_id: str = "quantrac-collector"
-    tls: bool = False
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive: int = Field(default=30, ge=5, le=3600)
+    url: str = Field(default="mqtt://127.0.0.1:1883",
+                     description="broker URL; mqtts:// for TLS; user:pass@ allowed")
+    username: str | None = Field(default=None, description="overrides the URL's user")
+    password: SecretStr | None = Field(
+        default=None, description="prefer QUANTRAC_MQTT_URL from the environment"
+    )
+    client_id: str = Field(
+        default="quantrac-collector",
+        description="fixed id of the persistent session: one per collector instance",
+    )
+    tls: bool = Field(default=False, description="TLS even with an mqtt:// URL")
+    ca_file: Path | None = Field(default=None, description="CA bundle for the broker's cert")
+    cert_file: Path | None = Field(default=None, description="client certificate (mutual TLS)")
+    key_file: Path | None = Field(default=None, description="client key (mutual TLS)")
+    keepalive: int = Field(default=30, ge=5, le=3600, description="seconds")
     # "$share/<group>/" prefix for scale-out over MQTT 5 shared subscriptions; empty = none.
-    share_group: str = ""
-    session_expiry_s: int = Field(default=7 * 86400, ge=0)
+    share_group: str = Field(
+        default="", description="MQTT 5 shared-subscription group for scale-out ('' = none)"
+    )
+    session_expiry_s: int = Field(
+        default=7 * 86400, ge=0,
+        description="how long the broker keeps our session (and queued QoS 1 messages) offline",
+    )
 
     @field_validator("url")
     @classmethod
@@ -69,18 +80,21 @@ class InfluxSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    api: Literal["v1", "v2"] = "v1"
-    url: str = "http://127.0.0.1:8086"
-    database: str = "quantrac"
-    username: str | None = None
-    password: SecretStr | None = None
-    org: str | None = None
-    bucket: str | None = None
-    token: SecretStr | None = None
-    token_file: Path | None = None
-    timeout_s: float = Field(default=10.0, gt=0)
-    batch_size: int = Field(default=5000, ge=1)
-    flush_interval_ms: int = Field(default=100, ge=1)
+    api: Literal["v1", "v2"] = Field(
+        default="v1", description="v1 HTTP API (InfluxDB 1.x, 2.x/3.x compat) or v2"
+    )
+    url: str = Field(default="http://127.0.0.1:8086", description="InfluxDB base URL")
+    database: str = Field(default="quantrac", description="v1 database")
+    username: str | None = Field(default=None, description="v1 user (optional)")
+    password: SecretStr | None = Field(default=None, description="v1 password (optional)")
+    org: str | None = Field(default=None, description="v2 organisation")
+    bucket: str | None = Field(default=None, description="v2 bucket")
+    token: SecretStr | None = Field(
+        default=None, description="v2 token; prefer QUANTRAC_INFLUX_TOKEN or token_file"
+    )
+    token_file: Path | None = Field(default=None, description="file holding the v2 token")
+    timeout_s: float = Field(default=10.0, gt=0, description="per-request timeout")
+    batch_size: int = Field(default=5000, ge=1, description="v2: lines per write request")
 
     @field_validator("url")
     @classmethod
@@ -96,5 +110,11 @@ class StateSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dir: Path = Path(".quantrac")
-    spool_max_mb: int = Field(default=1024, ge=1)
+    dir: Path = Field(
+        default=Path(".quantrac"),
+        description="spool, dead letters, alert book, watermarks (created 0700)",
+    )
+    spool_max_mb: int = Field(
+        default=1024, ge=1,
+        description="spool size limit; an alarm fires at 80 %, then messages stay unacked",
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
@@ -272,10 +271,11 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_collect(args: argparse.Namespace) -> int:
     from collector.service import Collector
+    from quantrac.logformat import configure_logging
     from quantrac.reporting import scheduled_report
 
     config = load_config(Path(args.config))
-    logging.getLogger().setLevel(config.service.log_level.upper())
+    configure_logging(config.service.log_level, config.service.log_json)
     collector = Collector(
         config.mqtt, config.influx, config.state, config.plants, config.checks, config.alerts,
         batch_size=config.service.batch_size,

@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -31,12 +31,15 @@ class ServiceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    http_port: int = Field(default=9108, ge=0, le=65535, description="0 disables /healthz")
-    http_host: str = "127.0.0.1"
-    log_json: bool = False
-    log_level: str = "INFO"
-    batch_size: int = Field(default=5000, ge=1)
-    flush_interval_ms: int = Field(default=50, ge=1)
+    http_port: int = Field(default=9108, ge=0, le=65535,
+                           description="/healthz and /metrics port; 0 disables them")
+    http_host: str = Field(default="127.0.0.1", description="address /healthz listens on")
+    log_json: bool = Field(default=False, description="one JSON object per log line")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    batch_size: int = Field(default=5000, ge=1, description="max records per InfluxDB write")
+    flush_interval_ms: int = Field(
+        default=50, ge=1, description="max wait to fill a batch (adds to alert latency)"
+    )
 
 
 class Config(BaseModel):
