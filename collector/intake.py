@@ -157,6 +157,11 @@ class Intake:
             log.warning("dead letter on %s: %s", message.topic[:200], exc)
             batch.rejects.append((message.topic, message.payload, str(exc)))
             return
+        except Exception as exc:  # a parser bug must cost one message, not the batch
+            log.exception("unexpected error parsing a message on %s", message.topic[:200])
+            reason = f"unexpected parser error: {type(exc).__name__}: {exc}"
+            batch.rejects.append((message.topic, message.payload, reason))
+            return
         self.stats.records_received += len(readings)
         batch.readings.extend(readings)
         batch.lines.extend(reading_line(r) for r in readings)

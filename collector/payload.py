@@ -140,7 +140,10 @@ def _parse_record(ids: Topic, record: Any, index: int) -> Reading:
             raise PayloadError(f"{where}bad parameter key {str(key)[:80]!r}")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise PayloadError(f"{where}non-numeric value for {key!r}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError as exc:  # an integer with hundreds of digits
+            raise PayloadError(f"{where}value for {key!r} out of range") from exc
         if not math.isfinite(number):
             raise PayloadError(f"{where}non-finite value for {key!r}")
         parsed[key] = number
@@ -163,7 +166,7 @@ def parse_time(raw: Any, where: str = "") -> datetime:
     if isinstance(raw, bool):
         raise PayloadError(f"{where}bad 'ts' type")
     if isinstance(raw, int | float):
-        if not math.isfinite(raw) or not _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS:
+        if not _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS:  # also NaN, inf, 400-digit ints
             raise PayloadError(f"{where}epoch-millisecond 'ts' out of range: {raw!r}")
         return datetime.fromtimestamp(raw / 1000, tz=UTC)
     if not isinstance(raw, str) or len(raw) > 64:
