@@ -28,7 +28,7 @@ def test_scheduled_report_is_written_and_mailed(tmp_path, stack, influx_db):
     received = []
 
     class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.content)
             return "250 OK"
 
