@@ -29,10 +29,25 @@ class Message:
     mid: int
     qos: int
     generation: int
+    watch: bool = False  # delivered through a watch subscription (see MqttConnection)
+
+
+# MQTT 5 subscription identifiers: they tell which subscription delivered a message.
+MAIN_SUBSCRIPTION_ID = 1
+WATCH_SUBSCRIPTION_ID = 2
+
+
+def shared(topic_filter: str, group: str) -> str:
+    """The MQTT 5 shared-subscription form of a filter (`$share/<group>/<filter>`)."""
+    return f"$share/{group}/{topic_filter}" if group else topic_filter
 
 
 class MqttConnection:
-    """Subscribes to topics and hands messages to `on_message`; publishes alerts and state."""
+    """Subscribes to topics and hands messages to `on_message`; publishes alerts and state.
+
+    `watch` filters are subscribed separately; messages they deliver carry `watch=True` (a
+    scaled-out instance watches the plants it owns while sharing the data stream with others).
+    """
 
     def __init__(
         self,
@@ -40,9 +55,12 @@ class MqttConnection:
         subscriptions: list[str],
         on_message: Callable[[Message], None],
         on_connection_change: Callable[[bool, str], None] | None = None,
+        watch: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self._subscriptions = subscriptions
+        self._watch = watch or []
+        self._suback_pending = 0
         self._on_message = on_message
         self._on_change = on_connection_change
         self._generation = 0
@@ -128,7 +146,15 @@ class MqttConnection:
             return
         with self._lock:
             self._generation += 1
-        client.subscribe([(topic, 1) for topic in self._subscriptions])
+            self._suback_pending = 2 if self._watch else 1
+        if not self._watch:
+            client.subscribe([(topic, 1) for topic in self._subscriptions])
+            return
+        for ident, topics in ((MAIN_SUBSCRIPTION_ID, self._subscriptions),
+                              (WATCH_SUBSCRIPTION_ID, self._watch)):
+            props = Properties(PacketTypes.SUBSCRIBE)
+            props.SubscriptionIdentifier = ident
+            client.subscribe([(topic, 1) for topic in topics], properties=props)
 
     def _handle_subscribe(
         self, _client: mqtt.Client, _userdata: Any, _mid: int, reasons: Any, _props: Any
@@ -139,6 +165,10 @@ class MqttConnection:
             if self._on_change:
                 self._on_change(False, f"subscription refused: {', '.join(failed)}")
             return
+        with self._lock:
+            self._suback_pending -= 1
+            if self._suback_pending > 0:
+                return
         self.connected.set()
         if self._on_change:
             self._on_change(True, "connected")
@@ -153,4 +183,10 @@ class MqttConnection:
     def _handle_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             generation = self._generation
-        self._on_message(Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, generation))
+        watch = False
+        if self._watch:
+            ids = getattr(msg.properties, "SubscriptionIdentifier", None) or []
+            watch = WATCH_SUBSCRIPTION_ID in ids and MAIN_SUBSCRIPTION_ID not in ids
+        self._on_message(
+            Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, generation, watch)
+        )

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS finding (
 """
 
 FrameLoader = Callable[[Plant, datetime, datetime], pd.DataFrame]
-ResultSink = Callable[[Plant, CheckResult, datetime, datetime, datetime], None]
+# (plant, result, start, end, now, job) with job "frequent", "daily" or "monthly".
+ResultSink = Callable[[Plant, CheckResult, datetime, datetime, datetime, str], None]
 # Called after the daily/monthly check of a closed period (the wiring writes its report).
 PeriodHook = Callable[[Plant, str, datetime, datetime], object]
 
@@ -83,9 +84,9 @@ class CheckBook:
 
     def commit_window(
         self, plant: str, start: datetime, end: datetime, findings: Sequence[Finding],
-        late_seen: datetime | None, now: datetime,
+        late_seen: datetime | None, now: datetime, watermark: datetime | None = None,
     ) -> None:
-        """Replace the window's findings and advance the watermark, atomically."""
+        """Replace the window's findings and advance the watermark (if given), atomically."""
         lo, hi = start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()
         with self._lock:
             try:
@@ -103,11 +104,12 @@ class CheckBook:
                         for f in findings
                     ],
                 )
-                self._conn.execute(
-                    "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
-                    "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
-                    (plant, hi),
-                )
+                if watermark is not None:
+                    self._conn.execute(
+                        "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
+                        "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
+                        (plant, watermark.astimezone(UTC).isoformat()),
+                    )
                 if late_seen is not None:
                     # Only clear marks we consumed; a newer late record keeps its mark.
                     self._conn.execute(
@@ -192,39 +194,49 @@ class CheckScheduler:
         self.runs += 1
 
     def window_start(self, plant: Plant, now: datetime) -> tuple[datetime, datetime | None]:
-        """Where the next evaluation of a plant begins, and the late mark it consumes."""
-        floor = now - self.lateness
+        """Where the next frequent evaluation of a plant begins, and the late mark it consumes.
+
+        From the watermark (the start of the hour still running at the previous check, so it
+        is judged again once complete) or from the earliest late record, never before
+        now - lateness. A plant checked for the first time starts at the next whole hour: the
+        hour in which the service started is incomplete by construction.
+        """
         mark = self.book.watermark(plant.id)
-        start = mark - timedelta(hours=1) if mark else now - timedelta(hours=1)
+        start = mark if mark is not None else hour_ceil(now, plant)
         late = self.book.take_late(plant.id)
         if late is not None and late < start:
             start = late
-        start = max(start, floor)
-        local = start.astimezone(plant.zone).replace(minute=0, second=0, microsecond=0)
-        return local.astimezone(UTC), late
+        start = max(start, now - self.lateness)
+        return hour_floor(start, plant), late
 
     def check_plant(self, plant: Plant, now: datetime) -> CheckResult:
         start, late = self.window_start(plant, now)
+        if start >= now:  # first check: nothing complete to judge yet
+            self.book.commit_window(plant.id, start, start, [], late, now, watermark=start)
+            return CheckResult()
         began = time.perf_counter()
-        result = self.check_window(plant, start, now, now, late)
+        result = self.check_window(plant, start, now, now, late, job="frequent")
         self.check_seconds.observe(time.perf_counter() - began)
         return result
 
     def check_window(
         self, plant: Plant, start: datetime, end: datetime, now: datetime,
-        late: datetime | None = None,
+        late: datetime | None = None, job: str = "review",
     ) -> CheckResult:
+        """Evaluate [start, end) and record its findings; only frequent runs move the
+        watermark (to the start of the hour still running at `end`)."""
         frame = self._load(plant, start, end)
         result = evaluate(frame, plant, self.settings, start, end, now)
-        self.book.commit_window(plant.id, start, end, result.findings, late, now)
-        self._sink(plant, result, start, end, now)
+        watermark = hour_floor(end, plant) if job == "frequent" else None
+        self.book.commit_window(plant.id, start, end, result.findings, late, now, watermark)
+        self._sink(plant, result, start, end, now, job)
         return result
 
     def run_daily(self, plant: Plant) -> None:
         now = self._clock()
         today = now.astimezone(plant.zone).replace(hour=0, minute=0, second=0, microsecond=0)
         start = (today - timedelta(days=1)).astimezone(UTC)
-        self.check_window(plant, start, today.astimezone(UTC), now)
+        self.check_window(plant, start, today.astimezone(UTC), now, job="daily")
         self._period_closed(plant, "day", start, today.astimezone(UTC))
 
     def run_monthly(self, plant: Plant) -> None:
@@ -232,7 +244,8 @@ class CheckScheduler:
         first = now.astimezone(plant.zone).replace(day=1, hour=0, minute=0, second=0,
                                                    microsecond=0)
         previous = (first - timedelta(days=1)).replace(day=1)
-        self.check_window(plant, previous.astimezone(UTC), first.astimezone(UTC), now)
+        self.check_window(plant, previous.astimezone(UTC), first.astimezone(UTC), now,
+                          job="monthly")
         self._period_closed(plant, "month", previous.astimezone(UTC), first.astimezone(UTC))
 
     def _period_closed(self, plant: Plant, period: str, start: datetime, end: datetime) -> None:
@@ -242,3 +255,15 @@ class CheckScheduler:
             self._on_period_closed(plant, period, start, end)
         except Exception:  # a failed report must not stop the checks
             log.exception("scheduled %s report failed for plant %s", period, plant.id)
+
+
+def hour_floor(moment: datetime, plant: Plant) -> datetime:
+    """Start of the plant-local hour containing `moment` (UTC)."""
+    local = moment.astimezone(plant.zone).replace(minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def hour_ceil(moment: datetime, plant: Plant) -> datetime:
+    """`moment` if on a whole plant-local hour, else the next one (UTC)."""
+    floor = hour_floor(moment, plant)
+    return floor if floor == moment else floor + timedelta(hours=1)

@@ -19,13 +19,14 @@ import pandas as pd
 from alerts.manager import AlertManager
 from alerts.settings import AlertSettings
 from collector.deadletter import DeadLetterStore
-from collector.errors import CollectorError, StoreError
+from collector.errors import CollectorError, PayloadError, StoreError
 from collector.health import HealthServer
 from collector.intake import Intake
 from collector.metrics import render_metric
-from collector.mqtt import Message, MqttConnection
-from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading
-from collector.schedule import CheckBook, CheckScheduler, PeriodHook
+from collector.mqtt import Message, MqttConnection, shared
+from collector.partition import Partition
+from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading, parse_message
+from collector.schedule import CheckBook, CheckScheduler, PeriodHook, hour_floor
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
@@ -40,6 +41,12 @@ from rules.settings import CheckSettings
 log = logging.getLogger("quantrac.collector")
 
 ACK_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/+/alerts/ack"
+# Which finding bases each scheduled job reports to the alert book ("review" = none).
+JOB_BASES: dict[str, set[str]] = {
+    "frequent": {"hourly_mean"},
+    "daily": {"daily_mean", "day"},
+    "monthly": {"monthly_mean", "month"},
+}
 
 
 def open_store(settings: InfluxSettings) -> InfluxV1Store:
@@ -102,10 +109,16 @@ class Collector:
         lang: str | None = None,
         http: tuple[str, int] | None = None,
         on_period_closed: PeriodHook | None = None,
+        partition: Partition | None = None,
     ) -> None:
+        self.partition = partition or Partition()
+        if self.partition.split and not mqtt.share_group:
+            raise CollectorError("several collector instances need [mqtt] share_group "
+                                 "(an MQTT 5 shared subscription)")
         self.state_dir: Path = prepare_state_dir(state.dir)
-        # Durable batches waiting for the inline checks (their own thread, see _inline_loop).
-        self._inline: queue.Queue[list[Reading]] = queue.Queue()
+        # Readings waiting for the inline checks (their own thread, see _inline_loop), with
+        # the watch messages to acknowledge once checked.
+        self._inline: queue.Queue[tuple[list[Reading], list[Message]]] = queue.Queue()
         self.plants = {p.id: p for p in plants}
         self.checks = checks
         self._clock = clock
@@ -113,18 +126,28 @@ class Collector:
         self.store = open_store(influx)
         self.spool = Spool(self.state_dir, state.spool_max_mb * 1_000_000)
         self.deadletters = DeadLetterStore(self.state_dir)
-        self.mqtt = MqttConnection(mqtt, [DATA_SUBSCRIPTION, ACK_SUBSCRIPTION], self._on_message)
+        owned = [p for p in plants if self.partition.owns(p.id)]
+        data = shared(DATA_SUBSCRIPTION, mqtt.share_group)
+        if self.partition.split:
+            # Shared: each message is stored by one instance. Watch: the owner of a plant sees
+            # all of its data (inline checks, late marks) and its alert acknowledgements.
+            watch = [f"{TOPIC_PREFIX}/+/{p.id}/+/data" for p in owned]
+            watch += [f"{TOPIC_PREFIX}/+/{p.id}/alerts/ack" for p in owned]
+            self.mqtt = MqttConnection(mqtt, [data], self._on_message, watch=watch)
+        else:
+            self.mqtt = MqttConnection(mqtt, [data, ACK_SUBSCRIPTION], self._on_message)
         self.alerts = AlertManager(
             alerts, list(plants), self.state_dir, publish=self.mqtt.publish,
             record_points=self._record_alert_points, lang=lang,
         )
         self.intake = Intake(
             self.store, self.spool, self.deadletters, ack=self.mqtt.ack,
-            on_durable=self._inline.put, batch_size=batch_size, flush_interval=flush_interval,
+            on_durable=None if self.partition.split else self._queue_durable,
+            batch_size=batch_size, flush_interval=flush_interval,
         )
         self.book = CheckBook(self.state_dir)
         self.scheduler = CheckScheduler(
-            list(plants), checks, self.book, self._load_frame, self._on_checked,
+            owned, checks, self.book, self._load_frame, self._on_checked,
             clock=clock, every=check_every, on_period_closed=on_period_closed,
         )
         self._stop = threading.Event()
@@ -182,7 +205,7 @@ class Collector:
         queued up meanwhile are checked together (fewer per-plant evaluations under load)."""
         while True:
             try:
-                readings = self._inline.get(timeout=0.2)
+                readings, messages = self._inline.get(timeout=0.2)
             except queue.Empty:
                 if self._stop.is_set() and not intake.is_alive():
                     return
@@ -190,13 +213,16 @@ class Collector:
             taken = 1
             while True:
                 try:
-                    readings = readings + self._inline.get_nowait()
+                    more, more_messages = self._inline.get_nowait()
                 except queue.Empty:
                     break
+                readings, messages = readings + more, messages + more_messages
                 taken += 1
             try:
                 self._on_durable(readings)
             finally:
+                for message in messages:
+                    self.mqtt.ack(message)
                 for _ in range(taken):
                     self._inline.task_done()
 
@@ -216,7 +242,23 @@ class Collector:
                 self.deadletters.add(message.topic, message.payload, f"bad acknowledgement: {exc}")
             self.mqtt.ack(message)
             return
+        if message.watch:
+            self._on_watched(message)
+            return
         self.intake.submit(message)
+
+    def _queue_durable(self, readings: list[Reading]) -> None:
+        self._inline.put((readings, []))
+
+    def _on_watched(self, message: Message) -> None:
+        """A plant this instance owns: inline checks only (whoever got the shared copy
+        stores it); acknowledged once checked."""
+        try:
+            readings = parse_message(message.topic, message.payload)
+        except PayloadError:
+            self.mqtt.ack(message)  # the storing instance dead-letters it
+            return
+        self._inline.put((readings, [message]))
 
     def _on_durable(self, readings: list[Reading]) -> None:
         """Inline instantaneous checks on every durable batch (alert latency), late marks."""
@@ -231,12 +273,13 @@ class Collector:
         findings: list[Finding] = []
         latest: dict[tuple[str, str, str], float] = {}
         for plant_id, items in by_plant.items():
-            earliest = min(r.ts for r in items)
-            if now - earliest > timedelta(hours=1):
-                self.book.mark_late(plant_id, earliest)
             plant = self.plants.get(plant_id)
             if plant is None:
                 continue
+            earliest = min(r.ts for r in items)
+            # A record for an hour the frequent check may have judged already: re-judge it.
+            if earliest < hour_floor(now, plant):
+                self.book.mark_late(plant_id, earliest)
             try:
                 frame = readings_frame(items)
                 limits = self._limits.get(plant, now.astimezone(plant.zone).date())
@@ -260,13 +303,21 @@ class Collector:
         return self.store.read_frame(plant.id, start, end)
 
     def _on_checked(
-        self, plant: Plant, result: CheckResult, start: datetime, end: datetime, now: datetime
+        self, plant: Plant, result: CheckResult, start: datetime, end: datetime, now: datetime,
+        job: str,
     ) -> None:
-        windowed = [f for f in result.findings if f.basis != "instantaneous"]
-        scope = [(c.plant, c.station, c.parameter) for c in result.completeness if c.valid > 0]
-        # no_data keys are in scope too: data seen again in the window resolves them.
-        self.alerts.observe(windowed, sorted(set(scope)), now,
-                            bases={"hourly_mean", "daily_mean", "monthly_mean", "day", "month"})
+        """Windowed findings to the alert book. Instantaneous breaches are the inline check's
+        (re-reading them here would reopen finished episodes); silence (`no_data`) can only be
+        seen here. Daily/monthly jobs pass only their own bases, so the review of a whole day
+        does not reopen the day's hourly episodes."""
+        bases = JOB_BASES.get(job)
+        if bases is None:
+            return
+        findings = [f for f in result.findings
+                    if f.basis in bases or (job == "frequent" and f.kind == "no_data")]
+        scope = sorted({(c.plant, c.station, c.parameter) for c in result.completeness
+                        if c.valid > 0})
+        self.alerts.observe(findings, scope, now, bases=bases)
 
     def _record_alert_points(self, lines: list[str]) -> None:
         try:

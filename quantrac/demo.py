@@ -130,7 +130,6 @@ def run(hours: float, scenario: str, out: Path, seed: int) -> int:
             summary = run_simulation([plant], config.mqtt, options, stop=stop)
             collector.wait_idle(60)
             end = start + duration
-            collector.scheduler.check_window(plant, start, end, end)
             time.sleep(1.5)  # let the outbox deliver the last notifications
             stored = collector.store.count(plant.id)
             frame = collector.store.read_frame(plant.id, start, end)

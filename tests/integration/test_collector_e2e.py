@@ -89,6 +89,8 @@ def test_scheduled_check_catches_hourly_exceedance_and_corrects_late_data(
                                   {"flow_out": 60.0, "ph": 7.0, "cod": 200.0}) for i in range(4)]
         publisher.publish(topic, encode_message(records))
         assert wait_for(lambda: collector.store.count(unique_id) == 16)
+        # The inline thread marks records of already judged hours as late.
+        assert wait_for(lambda: collector.book.take_late(unique_id) is not None)
         result = collector.scheduler.check_plant(plant, clock_now[0])
         kinds = {(f.parameter, f.kind, f.basis) for f in result.findings}
         assert ("cod", "insufficient_data", "hourly_mean") in kinds
@@ -98,6 +100,7 @@ def test_scheduled_check_catches_hourly_exceedance_and_corrects_late_data(
                               {"flow_out": 60.0, "ph": 7.0, "cod": 200.0}) for i in range(4, 12)]
         publisher.publish(topic, encode_message(late))
         assert wait_for(lambda: collector.store.count(unique_id) == 24)
+        assert wait_for(lambda: collector.book.take_late(unique_id) is not None)
         clock_now[0] += timedelta(minutes=1)
         result = collector.scheduler.check_plant(plant, clock_now[0])
         kinds = {(f.parameter, f.kind, f.basis) for f in result.findings}
