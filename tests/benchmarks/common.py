@@ -1,0 +1,266 @@
+"""Shared benchmark code: plants and config, a publisher process, consumers, timing.
+
+Every benchmark starts its own private stack (`quantrac.stack.LocalStack`), measures the thing
+and its baseline side by side in the same run (the machine is shared and noisy, so only ratios
+within one run mean much) and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from collector.payload import encode_message, encode_record, parse_message
+from quantrac.config import Config, parse_config
+
+GOOD = {"flow_out": 60.0, "ph": 7.2, "cod": 50.0}
+BREACH = {"flow_out": 60.0, "ph": 7.2, "cod": 420.0}
+
+
+def short_id() -> str:
+    return f"b{uuid.uuid4().hex[:8]}"
+
+
+def plant_doc(plant_id: str, cluster: str) -> dict[str, Any]:
+    """One plant section (QCVN 40:2011 column B, Kq 0.9: COD limit 135 mg/L)."""
+    return {
+        "id": plant_id, "cluster": cluster, "name": f"Bench {plant_id}",
+        "design_flow_m3_day": 1500, "regulation": "qcvn40-2011", "column": "B", "kq": 0.9,
+        "interval": "5m", "stations": {"outlet": ["flow_out", "ph", "cod"]},
+    }
+
+
+def bench_config(
+    mqtt_url: str, influx_url: str, database: str, state_dir: Path, plants: Sequence[str],
+    cluster: str, client_id: str, mqtt_extra: dict[str, Any] | None = None,
+    service: dict[str, Any] | None = None,
+) -> Config:
+    """A collector config: given plants, the mqtt alert channel only, alerts fire at once."""
+    return parse_config({
+        "mqtt": {"url": mqtt_url, "client_id": client_id, **(mqtt_extra or {})},
+        "influx": {"url": influx_url, "database": database},
+        "state": {"dir": str(state_dir)},
+        "service": service or {},
+        "plants": [plant_doc(p, cluster) for p in plants],
+        "alerts": {"channels": {"mqtt": {"type": "mqtt"}}, "min_duration": {}},
+    })
+
+
+def data_topic(cluster: str, plant: str) -> str:
+    return f"quantrac/v1/{cluster}/{plant}/outlet/data"
+
+
+# -- the publisher: a separate process, so it does not compete for our GIL -------------------
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """What the publisher process sends: `messages` messages round-robin over the plants."""
+
+    host: str
+    port: int
+    cluster: str
+    plants: tuple[str, ...]
+    messages: int
+    per_message: int = 1
+    rate: float | None = None  # messages/s; None = as fast as possible
+    breaches: tuple[int, ...] = ()  # message indexes carrying a breaching record
+    start: datetime = field(default_factory=lambda: datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def build_payloads(plan: PublishPlan) -> list[tuple[str, bytes]]:
+    """Distinct timestamps per plant (a point per record), compliant unless a breach."""
+    breaches = set(plan.breaches)
+    out: list[tuple[str, bytes]] = []
+    step = timedelta(seconds=1)
+    per_plant: dict[str, int] = {}
+    for index in range(plan.messages):
+        plant = plan.plants[index % len(plan.plants)]
+        n = per_plant.get(plant, 0)
+        per_plant[plant] = n + plan.per_message
+        values = BREACH if index in breaches else GOOD
+        records = [encode_record(plan.start + step * (n + k), values)
+                   for k in range(plan.per_message)]
+        out.append((data_topic(plan.cluster, plant), encode_message(records)))
+    return out
+
+
+def _publish_main(plan: PublishPlan, go: Any, results: Any) -> None:
+    import paho.mqtt.client as mqtt
+
+    payloads = build_payloads(plan)
+    acked = threading.Semaphore(0)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{short_id()}",
+                         protocol=mqtt.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.on_publish = lambda *_a: acked.release()
+    client.connect(plan.host, plan.port)
+    client.loop_start()
+    results.put({"ready": True})
+    go.wait()
+    stamps: dict[int, float] = {}
+    breaches = set(plan.breaches)
+    began = time.time()
+    window = 2000  # bound paho's internal queue: at most this many unacknowledged
+    for index, (topic, payload) in enumerate(payloads):
+        if plan.rate:
+            due = began + index / plan.rate
+            delay = due - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        if index >= window:
+            acked.acquire()
+        if index in breaches:
+            stamps[index] = time.time()
+        client.publish(topic, payload, qos=1)
+    for _ in range(min(window, len(payloads))):
+        acked.acquire(timeout=120)
+    seconds = time.time() - began
+    client.disconnect()
+    client.loop_stop()
+    results.put({"began": began, "seconds": seconds, "stamps": stamps})
+
+
+class PublisherProcess:
+    """Starts the publisher process, waits until it is connected; `go()` starts publishing."""
+
+    def __init__(self, plan: PublishPlan) -> None:
+        ctx = mp.get_context("spawn")
+        self._go = ctx.Event()
+        self._results = ctx.Queue()
+        self._process = ctx.Process(target=_publish_main, args=(plan, self._go, self._results),
+                                    daemon=True)
+        self._process.start()
+        ready = self._results.get(timeout=60)
+        assert ready.get("ready")
+
+    def go(self) -> float:
+        started = time.time()
+        self._go.set()
+        return started
+
+    def result(self, timeout: float = 300) -> dict[str, Any]:
+        out = self._results.get(timeout=timeout)
+        self._process.join(10)
+        return dict(out)
+
+    def kill(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+
+
+# -- consumers ------------------------------------------------------------------------------
+
+class BareCounter:
+    """The transport ceiling: a paho QoS 1 subscriber that only counts (auto-ack)."""
+
+    def __init__(self, host: str, port: int, topic: str, per_message: int) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.records = 0
+        self._per = per_message
+        self._ready = threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bare-{short_id()}",
+                             protocol=mqtt.MQTTv5)
+        client.on_message = self._on_message
+        client.on_subscribe = lambda *_a: self._ready.set()
+        client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
+        client.connect(host, port)
+        client.loop_start()
+        self._client = client
+        self._ready.wait(10)
+
+    def _on_message(self, _c: Any, _u: Any, _m: Any) -> None:
+        self.records += self._per
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class NaiveConsumer:
+    """The naive collector: parse, one InfluxDB write per message, then the PUBACK."""
+
+    def __init__(self, host: str, port: int, topic: str, influx_url: str, database: str) -> None:
+        import paho.mqtt.client as mqtt
+
+        from collector.lineprotocol import reading_lines
+        from collector.settings import InfluxSettings
+        from collector.store import InfluxV1Store
+
+        self.records = 0
+        self._store = InfluxV1Store(InfluxSettings(url=influx_url, database=database))
+        self._lines = reading_lines
+        self._parse = parse_message
+        self._ready = threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"naive-{short_id()}",
+                             protocol=mqtt.MQTTv5, manual_ack=True)
+        client.on_message = self._on_message
+        client.on_subscribe = lambda *_a: self._ready.set()
+        client.on_connect = lambda c, *_a: c.subscribe(topic, qos=1)
+        client.connect(host, port)
+        client.loop_start()
+        self._client = client
+        self._ready.wait(10)
+
+    def _on_message(self, client: Any, _u: Any, msg: Any) -> None:
+        readings = self._parse(msg.topic, bytes(msg.payload))
+        self._store.write_lines(self._lines(readings))
+        client.ack(msg.mid, msg.qos)
+        self.records += len(readings)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._store.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.005) -> float:
+    """Poll; the wall time (time.time()) when `predicate` first held. Raises on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.time()
+        time.sleep(step)
+    raise TimeoutError("benchmark condition not reached in time")
+
+
+def rss_mb(pid: int | None = None) -> tuple[float, float]:
+    """(current RSS, peak RSS) in MB from /proc (Linux)."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    fields = {line.split(":")[0]: line.split()[1] for line in status.splitlines()
+              if line.startswith(("VmRSS", "VmHWM"))}
+    return int(fields["VmRSS"]) / 1024, int(fields["VmHWM"]) / 1024
+
+
+def emit(result: dict[str, Any]) -> None:
+    """The benchmark's one JSON line."""
+    print(json.dumps(result, default=str), flush=True)
+
+
+def drop_session(host: str, port: int, client_id: str) -> None:
+    """Discard a stopped collector's persistent session, so the broker stops queueing for it."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv5)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect(host, port, clean_start=True, properties=props)
+    client.loop_start()
+    time.sleep(0.2)
+    client.disconnect()
+    client.loop_stop()
