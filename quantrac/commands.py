@@ -270,6 +270,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 def run_collect(args: argparse.Namespace) -> int:
+    from collector.partition import Partition
     from collector.service import Collector
     from quantrac.logformat import configure_logging
     from quantrac.reporting import scheduled_report
@@ -280,6 +281,7 @@ def run_collect(args: argparse.Namespace) -> int:
         config.mqtt, config.influx, config.state, config.plants, config.checks, config.alerts,
         batch_size=config.service.batch_size,
         flush_interval=config.service.flush_interval_ms / 1000,
+        partition=Partition(config.service.instance, config.service.instances),
         http=(config.service.http_host, config.service.http_port)
         if config.service.http_port else None,
         on_period_closed=lambda plant, _period, start, end: scheduled_report(

@@ -40,6 +40,16 @@ class ServiceSettings(BaseModel):
     flush_interval_ms: int = Field(
         default=50, ge=1, description="max wait to fill a batch (adds to alert latency)"
     )
+    instance: int = Field(default=0, ge=0, description="this collector's number, 0-based "
+                          "(scale-out: owns the plants whose id hashes to it)")
+    instances: int = Field(default=1, ge=1, description="collectors sharing the plants; "
+                           "more than 1 needs [mqtt] share_group")
+
+    @model_validator(mode="after")
+    def _instance_in_range(self) -> ServiceSettings:
+        if self.instance >= self.instances:
+            raise ValueError(f"instance {self.instance} is not below instances {self.instances}")
+        return self
 
 
 class Config(BaseModel):

@@ -15,7 +15,7 @@ from collector.mqtt import shared
 from collector.partition import Partition
 from collector.payload import encode_message, encode_record
 from collector.service import Collector
-from quantrac.config import parse_config
+from quantrac.config import ConfigError, parse_config
 from tests.conftest import wait_for
 
 GOOD = {"flow_out": 60.0, "ph": 7.2, "cod": 50.0}
@@ -42,6 +42,13 @@ def test_partition_rejects_bad_instance_numbers(instance, instances):
 def test_partition_is_stable_across_processes():
     # crc32, not the salted built-in hash: a fixed answer for a fixed id.
     assert [Partition(i, 2).owns("kim-bai") for i in range(2)] == [True, False]
+
+
+def test_service_section_carries_the_instance_numbers():
+    config = parse_config({"service": {"instance": 1, "instances": 3}})
+    assert (config.service.instance, config.service.instances) == (1, 3)
+    with pytest.raises(ConfigError, match="instance"):
+        parse_config({"service": {"instance": 3, "instances": 3}})
 
 
 def test_shared_filter():
