@@ -177,6 +177,17 @@ class Book:
             ],
         )
 
+    def last_resolved(
+        self, conn: sqlite3.Connection, key: tuple[str, str, str, str]
+    ) -> Alert | None:
+        """The most recent resolved alert of this key, if any."""
+        row = conn.execute(
+            "SELECT * FROM alerts WHERE plant = ? AND station = ? AND parameter = ? AND kind = ? "
+            "AND state = 'resolved' ORDER BY seq DESC LIMIT 1",
+            key,
+        ).fetchone()
+        return None if row is None else _alert_from_row(row)
+
     def fired_since(
         self, conn: sqlite3.Connection, key: tuple[str, str, str, str], since: datetime
     ) -> int:

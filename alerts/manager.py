@@ -22,7 +22,7 @@ from alerts.channels.mqtt import Publish
 from alerts.channels.registry import build_channels
 from alerts.errors import AlertsError
 from alerts.events import alert_event, alert_line
-from alerts.lifecycle import Context, Step, on_ack, on_breach, on_clear, on_tick
+from alerts.lifecycle import Context, Step, Transition, on_ack, on_breach, on_clear, on_tick
 from alerts.messages import Messages
 from alerts.notification import Notification
 from alerts.outbox import Outbox
@@ -113,6 +113,8 @@ class AlertManager:
             current = self._book.open_alerts(conn)
             for key, batch in grouped.items():
                 alert = current.get(key)
+                if alert is None:
+                    batch = self._new_episode_only(conn, key, batch, now)
                 # Ascending severity: upgrades are monotone and the stored value is the worst.
                 for finding in sorted(batch, key=lambda f: severity_rank(f.severity)):
                     ctx = self._context(conn, key, now)
@@ -125,6 +127,27 @@ class AlertManager:
                 step = on_clear(alert, bases, value, self._context(conn, key, now))
                 self._apply(conn, step, now, changed)
         self._after_commit(changed, now)
+
+    def _new_episode_only(
+        self, conn: sqlite3.Connection, key: tuple[str, str, str, str],
+        batch: list[Finding], now: datetime,
+    ) -> list[Finding]:
+        """Drop findings that describe the key's last, already resolved episode.
+
+        An hourly mean is judged only once its hour is over, often after the per-reading
+        check has already resolved the same breach; such a finding starts before that
+        episode's data ended and must not open (and notify) a second alert.
+        """
+        prior = self._book.last_resolved(conn, key)
+        if prior is None:
+            return batch
+        late = [f for f in batch if f.start < prior.last_end]
+        if late:
+            self._book.record(conn, prior, [Transition(
+                "merged", "resolved", "resolved",
+                f"{len(late)} later finding(s) of the same episode ({late[0].basis})",
+            )], now)
+        return [f for f in batch if f.start >= prior.last_end]
 
     def tick(self, now: datetime) -> None:
         """Time-driven changes: pending → firing, flap holds, renotify, escalation, end of

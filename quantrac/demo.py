@@ -53,10 +53,18 @@ class SimulatedClock:
         self.speed = speed
         self._t0 = time.monotonic()
 
+        self._frozen: datetime | None = None
+
     def restart(self) -> None:
         self._t0 = time.monotonic()
 
+    def freeze(self) -> None:
+        """Stop simulated time when the simulator stops (no false `no_data` afterwards)."""
+        self._frozen = self()
+
     def __call__(self) -> datetime:
+        if self._frozen is not None:
+            return self._frozen
         return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
 
 
@@ -128,6 +136,7 @@ def run(hours: float, scenario: str, out: Path, seed: int) -> int:
         try:
             clock.restart()
             summary = run_simulation([plant], config.mqtt, options, stop=stop)
+            clock.freeze()
             collector.wait_idle(60)
             end = start + duration
             time.sleep(1.5)  # let the outbox deliver the last notifications
