@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from collector.payload import Reading, parse_message
+from quantrac.demo import KIM_BAI
 from rules.permit import Plant
 from simulator.run import Message, SimulateOptions, generate
 
@@ -25,22 +27,7 @@ class Sim:
 
     @staticmethod
     def kim_bai(**changes: Any) -> Plant:
-        base: dict[str, Any] = {
-            "id": "kim-bai",
-            "cluster": "kim-bai",
-            "name": "Kim Bai Industrial Cluster WWTP",
-            "timezone": "Asia/Ho_Chi_Minh",
-            "design_flow_m3_day": 1500,
-            "regulation": "qcvn40-2011",
-            "column": "B",
-            "kq": 0.9,
-            "interval": "5m",
-            "stations": {
-                "inlet": ["flow_in"],
-                "outlet": ["flow_out", "temperature", "ph", "tss", "cod", "nh4_n"],
-                "bypass": ["flow_bypass"],
-            },
-        }
+        base: dict[str, Any] = copy.deepcopy(KIM_BAI)
         base.update(changes)
         return Plant.model_validate(base)
 
