@@ -205,20 +205,30 @@ class ScenarioBench:
         marker = f"/{plant.cluster}/{plant.id}/"
         return [d.reason for d in self.collector.deadletters.latest(10_000) if marker in d.topic]
 
-    def run(self, scenario: str, variant: str = "") -> ScenarioRun:
-        """The scenario's run, made once per bench (several tests look at one run)."""
+    def run(
+        self, scenario: str, variant: str = "", period: timedelta = PERIOD,
+        speed: float | None = None,
+    ) -> ScenarioRun:
+        """The scenario's run, made once per bench (several tests look at one run).
+
+        Backfill by default; with `speed` the records are paced (accelerated mode), so the
+        collector ingests them a few at a time, as it would live."""
         key = scenario + variant
         if key not in self._runs:
-            self._runs[key] = self._simulate(scenario, variant)
+            self._runs[key] = self._simulate(scenario, variant, period, speed)
         return self._runs[key]
 
-    def _simulate(self, scenario: str, variant: str) -> ScenarioRun:
-        """Backfill the scenario's day, wait until every record is stored (and every bad input
-        dead-lettered), judge the day as the scheduled check would, compare with the truth."""
+    def _simulate(
+        self, scenario: str, variant: str, period: timedelta, speed: float | None
+    ) -> ScenarioRun:
+        """Publish the scenario's period, wait until every record is stored (and every bad
+        input dead-lettered), judge the period as the checks would, compare with the truth."""
         plant = self.plant(scenario, variant)
         truth_file = self.work / f"truth-{plant.id}.json"
+        end = PERIOD_START + period
         options = SimulateOptions(plant=plant.id, scenario=scenario, start=PERIOD_START,
-                                  duration=PERIOD, backfill=True, seed=SEED, truth=truth_file)
+                                  duration=period, backfill=speed is None, speed=speed,
+                                  seed=SEED, truth=truth_file)
         summary = run_simulation(self.config.plants, self.config.mqtt, options)
         truth = json.loads(truth_file.read_text(encoding="utf-8"))
         published = truth["published"]
@@ -229,12 +239,13 @@ class ScenarioBench:
         self.collector.wait_idle(30)
         scheduler = self.collector.scheduler
         # The review of the day (what `quantrac check` reports): the findings compared.
-        result = scheduler.check_window(plant, PERIOD_START, self.end, self.end)
+        result = scheduler.check_window(plant, PERIOD_START, end, self.end)
         findings = list(result.findings)
         # The frequent job as it runs once the backfill is in (it starts from the late mark):
         # this one feeds the alert book, so alerts follow the production path.
         scheduled = list(scheduler.check_plant(plant, self.end).findings)
-        self.collector.wait_idle(10)
+        # And the daily job of the next morning: it reports the day's bases (treatment).
+        scheduler.run_daily(plant)
         episodes = [TruthEpisode.from_json(e) for e in truth["episodes"]]
         run = ScenarioRun(
             scenario=scenario, plant=plant, truth=truth, summary=summary, findings=findings,
