@@ -6,6 +6,7 @@ regulation number itself (REGULATIONS.md is the only authority for the values).
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -208,8 +209,12 @@ def parse_regulation(data: Mapping[str, Any]) -> Regulation:
         raise RulesError(f"regulation {data.get('id', '?')}: {where}: {first['msg']}") from exc
 
 
+@functools.cache
 def load_regulation(regulation_id: str) -> Regulation:
-    """Load a shipped regulation by id; an unknown id raises RulesError naming the known ids."""
+    """Load a shipped regulation by id; an unknown id raises RulesError naming the known ids.
+
+    Cached (the model is frozen): the collector derives limits per plant and day, and parsing
+    the TOML each time cost more than the inline checks themselves at 100 plants."""
     known = known_regulations()
     if regulation_id not in known:
         raise RulesError(
