@@ -272,6 +272,14 @@ class Collector:
                 self.last_seen[station] = reading.ts
         findings: list[Finding] = []
         latest: dict[tuple[str, str, str], float] = {}
+        # One frame per batch, split by plant: building a frame per plant cost more than the
+        # checks themselves.
+        try:
+            frames = {str(k): g for k, g in
+                      readings_frame(readings).groupby("plant", sort=False)}
+        except Exception:
+            log.exception("inline checks skipped: cannot frame %d readings", len(readings))
+            return
         for plant_id, items in by_plant.items():
             plant = self.plants.get(plant_id)
             if plant is None:
@@ -281,9 +289,10 @@ class Collector:
             if earliest < hour_floor(now, plant):
                 self.book.mark_late(plant_id, earliest)
             try:
-                frame = readings_frame(items)
                 limits = self._limits.get(plant, now.astimezone(plant.zone).date())
-                findings.extend(instantaneous_findings(frame, plant, self.checks, limits))
+                findings.extend(
+                    instantaneous_findings(frames[plant_id], plant, self.checks, limits)
+                )
                 for r in sorted(items, key=lambda r: r.ts):
                     for key, value in r.values.items():
                         if key not in r.status:
