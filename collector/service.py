@@ -110,8 +110,10 @@ class Collector:
         http: tuple[str, int] | None = None,
         on_period_closed: PeriodHook | None = None,
         partition: Partition | None = None,
+        inline_period: float = 0.2,
     ) -> None:
         self.partition = partition or Partition()
+        self.inline_period = inline_period
         if self.partition.split and not mqtt.share_group:
             raise CollectorError("several collector instances need [mqtt] share_group "
                                  "(an MQTT 5 shared subscription)")
@@ -201,8 +203,10 @@ class Collector:
         return thread
 
     def _inline_loop(self, intake: threading.Thread) -> None:
-        """Inline checks off the write thread, so writing never waits for them; batches that
-        queued up meanwhile are checked together (fewer per-plant evaluations under load)."""
+        """Inline checks off the write thread, so writing never waits for them; at most one
+        round per `inline_period`, batches that queued up meanwhile are checked together: the
+        per-plant cost of a round is paid a few times a second, not per batch, under load."""
+        last = 0.0
         while True:
             try:
                 readings, messages = self._inline.get(timeout=0.2)
@@ -210,6 +214,10 @@ class Collector:
                 if self._stop.is_set() and not intake.is_alive():
                     return
                 continue
+            pause = last + self.inline_period - time.monotonic()
+            if pause > 0:
+                self._stop.wait(pause)
+            last = time.monotonic()
             taken = 1
             while True:
                 try:
