@@ -243,9 +243,10 @@ class ScenarioBench:
         findings = list(result.findings)
         # The frequent job as it runs once the backfill is in (it starts from the late mark):
         # this one feeds the alert book, so alerts follow the production path.
-        scheduled = list(scheduler.check_plant(plant, self.end).findings)
-        # And the daily job of the next morning: it reports the day's bases (treatment).
-        scheduler.run_daily(plant)
+        scheduled = list(scheduler.check_plant(plant, end).findings)
+        if period == PERIOD:
+            # And the daily job of the next morning: it reports the day's bases (treatment).
+            scheduler.run_daily(plant)
         episodes = [TruthEpisode.from_json(e) for e in truth["episodes"]]
         run = ScenarioRun(
             scenario=scenario, plant=plant, truth=truth, summary=summary, findings=findings,
