@@ -165,9 +165,9 @@ def test_stuck_sensor_is_a_fault_not_a_breach(bench: ScenarioBench) -> None:
     "frequent job passes only hourly_mean/no_data findings on; the inline check sees too few "
     "readings per batch); see docs/scenario-results.md"))
 def test_stuck_sensor_fed_live_raises_a_sensor_fault_alert(bench: ScenarioBench) -> None:
-    """Published paced (~0.1 s per 5-minute step), as a station would: the flatline is only
+    """Published paced (0.15 s per 5-minute step), as a station would: the flatline is only
     visible across 24 readings, so the scheduled check must be the one to report it."""
-    run = bench.run("stuck-sensor", LIVE_VARIANT, period=timedelta(hours=3), speed=3000.0)
+    run = bench.run("stuck-sensor", LIVE_VARIANT, period=timedelta(hours=3), speed=2000.0)
     (episode,) = run.episodes
     assert [(f.parameter, f.kind) for f in run.findings] == [("nh4_n", "sensor_fault")]
     assert run.findings[0].start == episode.start
