@@ -212,15 +212,30 @@ class Intake:
         try:
             self.spool.push(batch.lines)
         except CollectorError as exc:
-            log.error("cannot spool %d points, holding them unacknowledged: %s",
-                      len(batch.lines), exc)
             self.stats.spool_alarm = str(exc)
+            if self.store_up and self._write_past_full_spool(batch):
+                return True
+            log.error("ALARM: cannot spool %d points, holding them unacknowledged: %s",
+                      len(batch.lines), exc)
             return False
         self.stats.records_spooled += len(batch.lines)
         self.stats.spool_peak = max(self.stats.spool_peak, self.spool.depth)
         if self.spool.fill >= SPOOL_ALARM_FILL:
             self.stats.spool_alarm = f"spool at {self.spool.fill:.0%} of its limit"
             log.error("ALARM: %s (InfluxDB down?)", self.stats.spool_alarm)
+        return True
+
+    def _write_past_full_spool(self, batch: _Batch) -> bool:
+        """InfluxDB is back but the spool cannot take more: write live data straight away,
+        ahead of the spooled backlog (points are keyed by time, so order does not matter)."""
+        try:
+            self._write_isolating(batch.lines)
+        except StoreError as exc:
+            self._mark_down(exc)
+            return False
+        except CollectorError:
+            return False
+        self.stats.records_stored += len(batch.lines)
         return True
 
     def _write_isolating(self, lines: Sequence[str]) -> None:

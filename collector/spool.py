@@ -3,6 +3,7 @@ order. Bounded by `max_bytes`; the intake raises a loud alarm near the limit."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -31,6 +32,14 @@ class SpooledBatch:
     spooled_at: float  # epoch seconds (wall clock: it survives restarts)
 
 
+# Free space kept on the state dir's file system: removing replayed batches (and the alert book)
+# needs room to write, so a spool that filled the disk to the last byte could never drain.
+DISK_RESERVE_MAX = 64 * 1024 * 1024
+DISK_RESERVE_FRACTION = 0.1
+WAL_CHECKPOINT_PAGES = 128
+WAL_SIZE_LIMIT = 1024 * 1024
+
+
 class SpoolFull(CollectorError):
     """The spool reached its size limit; the caller must stop acknowledging."""
 
@@ -40,7 +49,12 @@ class Spool:
 
     def __init__(self, state_dir: Path, max_bytes: int) -> None:
         self._lock = threading.Lock()
+        self._dir = state_dir
         self._conn = statedb.connect(state_dir / "spool.sqlite")
+        # Checkpoint often and cap the WAL file: by default the WAL may hold 4 MB of batches
+        # beside the database, and a checkpoint on a nearly full disk could not complete.
+        self._conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self._conn.execute(_SCHEMA)
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(spool)")}
         if "spooled_at" not in columns:  # a spool written before the column existed
@@ -69,6 +83,7 @@ class Spool:
         body = "\n".join(lines)
         if self._bytes + len(body) > self.max_bytes:
             raise SpoolFull(f"spool full ({_size(self._bytes)} of {_size(self.max_bytes)})")
+        self._check_disk(len(body))
         try:
             with self._lock:
                 self._conn.execute(
@@ -99,7 +114,11 @@ class Spool:
                                      (batch_id,)).fetchone()
             if row is None:
                 return
-            self._conn.execute("DELETE FROM spool WHERE id = ?", (batch_id,))
+            try:
+                self._conn.execute("DELETE FROM spool WHERE id = ?", (batch_id,))
+            except sqlite3.Error as exc:
+                # Replayed but still spooled: it is written again later (idempotent).
+                raise CollectorError(f"cannot remove a replayed spool batch: {exc}") from exc
             self._batches -= 1
             self._points -= int(row[0])
             self._bytes -= int(row[1])
@@ -107,6 +126,20 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def _check_disk(self, needed: int) -> None:
+        """SpoolFull when writing `needed` bytes would eat into the disk reserve."""
+        try:
+            fs = os.statvfs(self._dir)
+        except OSError:
+            return  # cannot tell: let SQLite report a full disk itself
+        total, free = fs.f_blocks * fs.f_frsize, fs.f_bavail * fs.f_frsize
+        reserve = min(DISK_RESERVE_MAX, int(total * DISK_RESERVE_FRACTION))
+        if free - 2 * needed < reserve:  # x2: the WAL copy, then the database page
+            raise SpoolFull(
+                f"state disk nearly full: {_size(free)} free on {self._dir}, "
+                f"keeping {_size(reserve)} in reserve"
+            )
 
 
 def _size(n: int) -> str:
