@@ -66,6 +66,9 @@ class MqttConnection:
         self._generation = 0
         self._lock = threading.Lock()
         self.connected = threading.Event()
+        # Set once the broker answered the first connection: accepted, or refused with a reason.
+        self._answered = threading.Event()
+        self._refusal = ""
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -108,11 +111,13 @@ class MqttConnection:
                 f"cannot connect to MQTT broker {self.settings.host}:{self.settings.port}: {exc}"
             ) from exc
         self._client.loop_start()
-        if not self.connected.wait(timeout):
+        if not self._answered.wait(timeout) or self._refusal:
+            self._client.disconnect()  # no reconnect loop behind a refusal
             self._client.loop_stop()
+            why = self._refusal or f"no answer within {timeout:.0f}s"
             raise CollectorError(
                 f"MQTT broker {self.settings.host}:{self.settings.port} did not accept the "
-                "connection (check credentials and ACL)"
+                f"connection: {why} (check credentials and ACL)"
             )
 
     def ack(self, message: Message) -> None:
@@ -141,6 +146,8 @@ class MqttConnection:
         self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         if reason.is_failure:
+            self._refusal = f"connection refused: {reason}"
+            self._answered.set()
             if self._on_change:
                 self._on_change(False, f"connection refused: {reason}")
             return
@@ -162,6 +169,8 @@ class MqttConnection:
         failed = [str(r) for r in reasons if r.is_failure]
         if failed:
             # A refused subscription (ACL) means we would silently receive nothing: say so.
+            self._refusal = f"subscription refused: {', '.join(failed)}"
+            self._answered.set()
             if self._on_change:
                 self._on_change(False, f"subscription refused: {', '.join(failed)}")
             return
@@ -169,7 +178,9 @@ class MqttConnection:
             self._suback_pending -= 1
             if self._suback_pending > 0:
                 return
+        self._refusal = ""
         self.connected.set()
+        self._answered.set()
         if self._on_change:
             self._on_change(True, "connected")
 

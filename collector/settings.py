@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class MqttSettings(BaseModel):
@@ -38,16 +38,32 @@ class MqttSettings(BaseModel):
         description="how long the broker keeps our session (and queued QoS 1 messages) offline",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _password_out_of_url(cls, data: Any) -> Any:
+        """Move a password in `url` into `password` (a SecretStr): no repr or log shows it."""
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return data
+        userinfo, at, hostport = urlsplit(data["url"]).netloc.rpartition("@")
+        if not at or ":" not in userinfo:
+            return data
+        user, _, password = userinfo.partition(":")
+        parts = urlsplit(data["url"])
+        cleaned = {**data, "url": parts._replace(netloc=f"{user}@{hostport}").geturl()}
+        if cleaned.get("password") is None:  # an explicit field wins
+            cleaned["password"] = unquote(password)
+        return cleaned
+
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl") or not parts.hostname:
-            raise ValueError(f"expected mqtt://host:port, got {value!r}")
+            raise ValueError(f"expected mqtt://host:port, got {_redact(value)!r}")
         try:
             _ = parts.port
         except ValueError as exc:
-            raise ValueError(f"bad port in {value!r}") from exc
+            raise ValueError(f"bad port in {_redact(value)!r}") from exc
         return value
 
     @property
@@ -118,3 +134,12 @@ class StateSettings(BaseModel):
         default=1024, ge=1,
         description="spool size limit; an alarm fires at 80 %, then messages stay unacked",
     )
+
+
+def _redact(url: str) -> str:
+    """The URL with its password replaced, for error messages (secrets are never echoed)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

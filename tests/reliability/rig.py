@@ -3,6 +3,10 @@ restarts, paced publishing, and the stored/lost/duplicated figures."""
 
 from __future__ import annotations
 
+import contextlib
+import getpass
+import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -124,3 +128,38 @@ def _acked(info: mqtt.MQTTMessageInfo) -> bool:
     """PUBACK received. `is_published()` raises for a message published while disconnected,
     although paho keeps it and resends it after reconnecting; the flag is what we need."""
     return bool(info._published)
+
+
+class PrivateBroker:
+    """A Mosquitto with a custom listener block (password file, TLS), for security tests."""
+
+    def __init__(self, root: Path, listener_lines: list[str]) -> None:
+        from quantrac.stack import MOSQUITTO_CANDIDATES, find_binary, free_port
+
+        self.port = free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        conf = root / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", *listener_lines, f"user {getpass.getuser()}",
+                 f"log_dest file {root}/mosquitto.log", "log_type error", ""]
+        conf.write_text("\n".join(lines))
+        self.log = root / "mosquitto.log"
+        self.process = subprocess.Popen([find_binary(MOSQUITTO_CANDIDATES), "-c", str(conf)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}")
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=0.2
+            ):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("private mosquitto did not listen")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
