@@ -94,6 +94,7 @@ class AlertManager:
         now: datetime,
         values: Mapping[ScopeKey, float] | None = None,
         bases: Collection[str] | None = None,
+        kinds: Collection[str] | None = None,
     ) -> None:
         """Findings of one evaluation.
 
@@ -101,7 +102,9 @@ class AlertManager:
         open alert in scope without a finding clears (with hysteresis on `values`, the latest
         value per key). `bases`: the bases the evaluation checked (e.g. {"instantaneous"} for
         the per-batch check), so that it cannot clear an alert raised on an hourly mean;
-        None = all. Keys out of scope are left alone: a vanished series never resolves.
+        None = all. `kinds`: the finding kinds the evaluation can judge (None = all): a
+        per-batch check cannot see a stuck sensor, so it must not clear a `sensor_fault`.
+        Keys out of scope are left alone: a vanished series never resolves.
         """
         _aware(now)
         grouped: dict[tuple[str, str, str, str], list[Finding]] = {}
@@ -122,6 +125,8 @@ class AlertManager:
                     alert = self._apply(conn, step, now, changed)
             for key, alert in current.items():
                 if key in grouped or alert.scope_key not in in_scope:
+                    continue
+                if kinds is not None and alert.kind not in kinds:
                     continue
                 value = None if values is None else values.get(alert.scope_key)
                 step = on_clear(alert, bases, value, self._context(conn, key, now))

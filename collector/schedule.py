@@ -202,12 +202,16 @@ class CheckScheduler:
         hour in which the service started is incomplete by construction.
         """
         mark = self.book.watermark(plant.id)
-        start = mark if mark is not None else hour_ceil(now, plant)
+        start = hour_ceil(now, plant) if mark is None else mark
         late = self.book.take_late(plant.id)
         if late is not None and late < start:
             start = late
         start = max(start, now - self.lateness)
         return hour_floor(start, plant), late
+
+    def min_window(self, plant: Plant) -> timedelta:
+        """Shortest span a frequent check looks at: an hour, or the stuck-sensor run."""
+        return max(timedelta(hours=1), plant.interval_delta * (self.settings.stuck_readings + 1))
 
     def check_plant(self, plant: Plant, now: datetime) -> CheckResult:
         start, late = self.window_start(plant, now)
@@ -215,18 +219,29 @@ class CheckScheduler:
             self.book.commit_window(plant.id, start, start, [], late, now, watermark=start)
             return CheckResult()
         began = time.perf_counter()
-        result = self.check_window(plant, start, now, now, late, job="frequent")
+        result = self.check_window(plant, start, now, now, late, job="frequent",
+                                   lookback=self.min_window(plant))
         self.check_seconds.observe(time.perf_counter() - began)
         return result
 
     def check_window(
         self, plant: Plant, start: datetime, end: datetime, now: datetime,
         late: datetime | None = None, job: str = "review",
+        lookback: timedelta = timedelta(0),
     ) -> CheckResult:
         """Evaluate [start, end) and record its findings; only frequent runs move the
-        watermark (to the start of the hour still running at `end`)."""
-        frame = self._load(plant, start, end)
-        result = evaluate(frame, plant, self.settings, start, end, now)
+        watermark (to the start of the hour still running at `end`).
+
+        `lookback`: history read before `start` so multi-reading rules (a stuck sensor) see
+        enough readings; findings that ended before `start` were judged by earlier runs.
+        """
+        frame = self._load(plant, start - lookback, end)
+        result = evaluate(frame, plant, self.settings, start - lookback, end, now)
+        if lookback:
+            result = CheckResult(
+                findings=[f for f in result.findings if f.end > start],
+                treatment=result.treatment, completeness=result.completeness,
+            )
         watermark = hour_floor(end, plant) if job == "frequent" else None
         self.book.commit_window(plant.id, start, end, result.findings, late, now, watermark)
         self._sink(plant, result, start, end, now, job)

@@ -41,6 +41,9 @@ from rules.settings import CheckSettings
 log = logging.getLogger("quantrac.collector")
 
 ACK_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/+/alerts/ack"
+# Kinds the per-batch check judges (and may clear); the rest need the scheduled check.
+INLINE_KINDS = frozenset({"exceedance", "below_minimum", "bypass"})
+QUALITY_KINDS = frozenset({"no_data", "sensor_fault"})
 # Which finding bases each scheduled job reports to the alert book ("review" = none).
 JOB_BASES: dict[str, set[str]] = {
     "frequent": {"hourly_mean"},
@@ -312,7 +315,7 @@ class Collector:
         try:
             # One observation per batch, not per plant: each one reads the open alerts.
             self.alerts.observe(findings, list(latest), now, values=latest,
-                                bases={"instantaneous"})
+                                bases={"instantaneous"}, kinds=INLINE_KINDS)
         except Exception:
             log.exception("inline alert update failed for %d plant(s)", len(by_plant))
 
@@ -330,11 +333,14 @@ class Collector:
         bases = JOB_BASES.get(job)
         if bases is None:
             return
-        findings = [f for f in result.findings
-                    if f.basis in bases or (job == "frequent" and f.kind == "no_data")]
         scope = sorted({(c.plant, c.station, c.parameter) for c in result.completeness
                         if c.valid > 0})
-        self.alerts.observe(findings, scope, now, bases=bases)
+        self.alerts.observe([f for f in result.findings if f.basis in bases], scope, now,
+                            bases=bases)
+        if job == "frequent":
+            # Silence and sensor faults (stuck, jumps) need history: judged and cleared here.
+            quality = [f for f in result.findings if f.kind in QUALITY_KINDS]
+            self.alerts.observe(quality, scope, now, kinds=QUALITY_KINDS)
 
     def _record_alert_points(self, lines: list[str]) -> None:
         try:

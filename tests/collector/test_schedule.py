@@ -44,8 +44,10 @@ def test_first_check_judges_nothing_then_each_hour_once_complete(tmp_path):
     assert calls == []  # the started hour is incomplete by construction
     assert sched.book.watermark("kb") == datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
     result = sched.check_plant(PLANT, t0 + timedelta(hours=1, minutes=31))
-    hourly = [f for f in result.findings if f.basis == "hourly_mean"]
-    assert [(f.kind, f.start.hour) for f in hourly] == [("exceedance", 11)]
+    hourly = [(f.kind, f.start.hour, f.end.hour)
+              for f in result.findings if f.basis == "hourly_mean"]
+    # Judged from the watermark (11:00 local); the look-back shows the episode began at 10:00.
+    assert hourly == [("exceedance", 10, 12)]
     assert calls[-1][5] == "frequent"
     # The running hour (12:00-) is judged again next time: the watermark stays on it.
     assert sched.book.watermark("kb") == datetime(2026, 11, 20, 5, 0, tzinfo=UTC)

@@ -128,8 +128,12 @@ def test_health_and_metrics_endpoints(stack, influx_db, tmp_path, publisher, uni
         publisher.publish(topic, encode_message([encode_record(
             datetime.now(UTC), {"flow_out": 60.0, "ph": 7.0, "cod": 50.0})]))
         assert wait_for(lambda: collector.store.count(unique_id) == 1)
-        text = requests.get(f"{base}/metrics", timeout=5).text
-        assert "quantrac_records_stored_total 1" in text
+        def metrics() -> str:
+            return requests.get(f"{base}/metrics", timeout=5).text
+
+        # The counter moves just after the write InfluxDB already answers for.
+        assert wait_for(lambda: "quantrac_records_stored_total 1" in metrics())
+        text = metrics()
         assert f'quantrac_station_last_seen_seconds{{plant="{unique_id}",station="outlet"}}' in text
         assert 'quantrac_write_seconds_bucket{le="+Inf"} 1' in text
     finally:

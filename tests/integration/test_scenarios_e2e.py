@@ -120,11 +120,6 @@ def test_cod_spike_raises_exactly_one_cod_exceedance_alert(bench: ScenarioBench)
     assert {a.parameter for a in run.alerts if a.kind == "exceedance"} == {"cod"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: on a normal Monday the day's outflow/inflow ratio is ~0.7 % lower than on "
-    "other weekdays (Sunday's smaller flow leaves through the treatment lag), so ~5 % of "
-    "plants get a false treatment_shortfall under the 2 % tolerance; see "
-    "docs/scenario-results.md"))
 def test_normal_monday_of_another_plant_reports_nothing(bench: ScenarioBench) -> None:
     run = bench.run("normal", MONDAY_VARIANT)
     assert run.stored == 3 * 288
@@ -160,10 +155,6 @@ def test_stuck_sensor_is_a_fault_not_a_breach(bench: ScenarioBench) -> None:
     assert not [f for f in run.findings if f.kind in ("exceedance", "below_minimum")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: a flatline fed live is found by the scheduled check but never alerted (the "
-    "frequent job passes only hourly_mean/no_data findings on; the inline check sees too few "
-    "readings per batch); see docs/scenario-results.md"))
 def test_stuck_sensor_fed_live_raises_a_sensor_fault_alert(bench: ScenarioBench) -> None:
     """Published paced (0.15 s per 5-minute step), as a station would: the flatline is only
     visible across 24 readings, so the scheduled check must be the one to report it."""
