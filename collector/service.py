@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -114,9 +115,11 @@ class Collector:
         on_period_closed: PeriodHook | None = None,
         partition: Partition | None = None,
         inline_period: float = 0.2,
+        switch_interval: float | None = 0.001,
     ) -> None:
         self.partition = partition or Partition()
         self.inline_period = inline_period
+        self.switch_interval = switch_interval
         if self.partition.split and not mqtt.share_group:
             raise CollectorError("several collector instances need [mqtt] share_group "
                                  "(an MQTT 5 shared subscription)")
@@ -168,6 +171,11 @@ class Collector:
                 self.store.ensure_database()
             except StoreError as exc:
                 log.warning("could not ensure database: %s", exc)
+        if self.switch_interval:
+            # The alert outbox and MQTT threads make many short I/O calls, each re-taking the
+            # GIL behind CPU-bound intake/check threads: 5 ms (default) per call made alert
+            # delivery the bottleneck of alert latency under load (docs/performance.md).
+            sys.setswitchinterval(self.switch_interval)
         self.alerts.start()
         self.mqtt.start()
         intake = self._spawn("intake", lambda: self.intake.run(self._stop))
