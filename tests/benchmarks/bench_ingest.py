@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -63,9 +65,13 @@ def run_one(stack: LocalStack, kind: str, plants: int, messages: int, per: int,
             wait_until(lambda: collector.scheduler.runs >= 1, 120, 0.05)
             stats = collector.intake.stats
             done = lambda: stats.records_stored >= total  # noqa: E731
+        cpu = time.process_time()
         began = publisher.go()
         ended = wait_until(done, 600)
+        cpu = time.process_time() - cpu
         published = publisher.result()
+        alerts = Counter(f"{a.kind}/{a.state}" for a in collector.alerts.list_alerts()) \
+            if collector else Counter()
     finally:
         publisher.kill()
         if consumer is not None:
@@ -76,7 +82,9 @@ def run_one(stack: LocalStack, kind: str, plants: int, messages: int, per: int,
     seconds = ended - began
     return {"records": total, "seconds": round(seconds, 3),
             "records_per_s": round(total / seconds),
-            "publish_records_per_s": round(total / published["seconds"])}
+            "cpu_us_per_record": round(cpu / total * 1e6, 1),
+            "publish_records_per_s": round(total / published["seconds"]),
+            **({"alerts": dict(alerts)} if alerts else {})}
 
 
 def main() -> None:

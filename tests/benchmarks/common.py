@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,21 +76,32 @@ class PublishPlan:
     per_message: int = 1
     rate: float | None = None  # messages/s; None = as fast as possible
     breaches: tuple[int, ...] = ()  # message indexes carrying a breaching record
-    start: datetime = field(default_factory=lambda: datetime(2026, 11, 1, tzinfo=UTC))
+    breach_plants: tuple[str, ...] = ()  # the j-th breach goes to the j-th of these plants
+    start: datetime | None = None  # first record time; None = so that the last is about now
+
+
+def vary(values: dict[str, float], n: int) -> dict[str, float]:
+    """Small deterministic wiggle: constant values would be flagged as a stuck sensor."""
+    return {key: round(value * (1 + 0.01 * ((n * 7 + i * 3) % 11 - 5) / 5), 3)
+            for i, (key, value) in enumerate(values.items())}
 
 
 def build_payloads(plan: PublishPlan) -> list[tuple[str, bytes]]:
     """Distinct timestamps per plant (a point per record), compliant unless a breach."""
-    breaches = set(plan.breaches)
+    breaches = {index: j for j, index in enumerate(plan.breaches)}
     out: list[tuple[str, bytes]] = []
     step = timedelta(seconds=1)
+    span = plan.messages * plan.per_message // len(plan.plants) + 1
+    start = plan.start or datetime.now(UTC).replace(microsecond=0) - step * span
     per_plant: dict[str, int] = {}
     for index in range(plan.messages):
         plant = plan.plants[index % len(plan.plants)]
+        if index in breaches and plan.breach_plants:
+            plant = plan.breach_plants[breaches[index]]
         n = per_plant.get(plant, 0)
         per_plant[plant] = n + plan.per_message
-        values = BREACH if index in breaches else GOOD
-        records = [encode_record(plan.start + step * (n + k), values)
+        base = BREACH if index in breaches else GOOD
+        records = [encode_record(start + step * (n + k), vary(base, n + k))
                    for k in range(plan.per_message)]
         out.append((data_topic(plan.cluster, plant), encode_message(records)))
     return out
