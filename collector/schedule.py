@@ -59,6 +59,9 @@ class CheckBook:
         self._lock = threading.Lock()
         self._conn = statedb.connect(state_dir / "checks.sqlite")
         self._conn.executescript(_SCHEMA)
+        # Marks known to be stored: a backfill marks every batch late, and each write is a
+        # synced SQLite commit; an earlier stored mark already covers a later one.
+        self._stored_marks: dict[str, datetime] = {}
 
     def watermark(self, plant: str) -> datetime | None:
         with self._lock:
@@ -70,11 +73,15 @@ class CheckBook:
     def mark_late(self, plant: str, earliest: datetime) -> None:
         """Remember the earliest record time ingested for a plant since its last check."""
         with self._lock:
+            known = self._stored_marks.get(plant)
+            if known is not None and known <= earliest:
+                return
             self._conn.execute(
                 "INSERT INTO dirty (plant, earliest) VALUES (?, ?) ON CONFLICT(plant) DO UPDATE "
                 "SET earliest = min(earliest, excluded.earliest)",
                 (plant, earliest.astimezone(UTC).isoformat()),
             )
+            self._stored_marks[plant] = earliest if known is None else min(known, earliest)
 
     def take_late(self, plant: str) -> datetime | None:
         with self._lock:
@@ -111,6 +118,7 @@ class CheckBook:
                         (plant, watermark.astimezone(UTC).isoformat()),
                     )
                 if late_seen is not None:
+                    self._stored_marks.pop(plant, None)
                     # Only clear marks we consumed; a newer late record keeps its mark.
                     self._conn.execute(
                         "DELETE FROM dirty WHERE plant = ? AND earliest >= ?",

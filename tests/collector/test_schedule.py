@@ -64,3 +64,18 @@ def test_late_mark_pulls_the_window_back_but_not_past_lateness(tmp_path):
     sched.book.mark_late("kb", now - timedelta(days=30))
     start, _ = sched.window_start(PLANT, now)
     assert start == now - timedelta(hours=48)
+
+
+def test_late_marks_keep_the_earliest_and_are_stored_again_once_consumed(tmp_path):
+    book = CheckBook(tmp_path)
+    t0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    book.mark_late("kb", t0)
+    book.mark_late("kb", t0 + timedelta(hours=1))  # later: already covered
+    assert book.take_late("kb") == t0
+    book.mark_late("kb", t0 - timedelta(hours=1))  # earlier: lowers the mark
+    assert book.take_late("kb") == t0 - timedelta(hours=1)
+    book.commit_window("kb", t0, t0, [], t0 - timedelta(hours=1), t0)  # consumed
+    assert book.take_late("kb") is None
+    book.mark_late("kb", t0 + timedelta(hours=2))  # stored again, not skipped
+    assert book.take_late("kb") == t0 + timedelta(hours=2)
+    assert CheckBook(tmp_path).take_late("kb") == t0 + timedelta(hours=2)  # persisted
