@@ -12,6 +12,7 @@ Rate = records / (publish start → last record counted / durably written). Prin
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections import Counter
@@ -92,32 +93,41 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=30000,
                         help="single-record messages (arrays: this / 10, naive: / 10)")
     parser.add_argument("--plants", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="interleaved rounds; rates are the median over rounds")
     parser.add_argument("--only", choices=("bare", "collector", "naive"), default=None)
     parser.add_argument("--shape", choices=("single", "array100"), default=None)
     args = parser.parse_args()
-    result: dict[str, Any] = {"benchmark": "ingest", "plants": args.plants}
+    result: dict[str, Any] = {"benchmark": "ingest", "plants": args.plants,
+                              "rounds": args.rounds}
+    kinds = [k for k in ("bare", "collector", "naive") if args.only in (None, k)]
     with LocalStack() as stack, tempfile.TemporaryDirectory() as tmp:
         for shape, per, messages in (("single", 1, args.messages),
                                      ("array100", 100, max(10, args.messages // 10))):
             if args.shape and shape != args.shape:
                 continue
-            rows = {}
-            for kind in ("bare", "collector", "naive"):
-                if args.only and kind != args.only:
-                    continue
-                n = messages if kind != "naive" else max(10, messages // 10)
-                rows[kind] = run_one(stack, kind, args.plants, n, per, Path(tmp))
-            if args.only:
-                result[shape] = rows
-                continue
-            result[shape] = {
-                **{k: v for k, v in rows.items()},
-                "ratio_vs_ceiling": round(rows["collector"]["records_per_s"]
-                                          / rows["bare"]["records_per_s"], 3),
-                "ratio_vs_naive": round(rows["collector"]["records_per_s"]
-                                        / rows["naive"]["records_per_s"], 2),
-            }
+            runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+            for _ in range(args.rounds):
+                for kind in kinds:
+                    n = messages if kind != "naive" else max(10, messages // 10)
+                    runs[kind].append(run_one(stack, kind, args.plants, n, per, Path(tmp)))
+            rows = {kind: summarize(items) for kind, items in runs.items()}
+            result[shape] = rows
+            if len(kinds) == 3:
+                rate = {kind: rows[kind]["records_per_s"] for kind in kinds}
+                rows["ratio_vs_ceiling"] = round(rate["collector"] / rate["bare"], 3)
+                rows["ratio_vs_naive"] = round(rate["collector"] / rate["naive"], 2)
     emit(result)
+
+
+def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over rounds, and every round's rate."""
+    out = dict(items[0])
+    for key in ("records_per_s", "cpu_us_per_record", "publish_records_per_s", "seconds"):
+        out[key] = round(statistics.median(item[key] for item in items), 3)
+    out["records_per_s"] = round(out["records_per_s"])
+    out["each_records_per_s"] = [item["records_per_s"] for item in items]
+    return out
 
 
 if __name__ == "__main__":
