@@ -22,7 +22,7 @@ bench: setup
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 soak: setup
-	$(PY) -m pytest -q -m slow tests/reliability
+	$(PY) -m pytest -q -s -m slow tests/reliability/soak.py
 
 clean:
 	rm -rf $(VENV) out .quantrac .pytest_cache .mypy_cache .ruff_cache

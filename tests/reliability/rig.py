@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -163,3 +166,35 @@ class PrivateBroker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+
+
+def write_toml(path: Path, config: dict) -> None:
+    """Just enough TOML for a collector config (strings, numbers, tables, arrays of tables)."""
+
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
+        return json.dumps(str(v))
+
+    lines: list[str] = []
+    for section, body in config.items():
+        tables = body if isinstance(body, list) else [body]
+        for table in tables:
+            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
+            lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def start_collector_process(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "quantrac.cli", "collect", "--config", str(config_path)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,7 +27,9 @@ from tests.reliability.rig import (
     parse,
     publish_paced,
     records,
+    start_collector_process,
     stored_figures,
+    write_toml,
 )
 
 pytestmark = pytest.mark.integration
@@ -106,51 +105,19 @@ def test_broker_restarted_with_persistence_nothing_lost(
         collector.stop()
 
 
-def _write_toml(path: Path, config: dict) -> None:
-    """Just enough TOML for a collector config (strings, numbers, tables, arrays of tables)."""
-
-    def value(v: object) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
-        return json.dumps(str(v))
-
-    lines: list[str] = []
-    for section, body in config.items():
-        tables = body if isinstance(body, list) else [body]
-        for table in tables:
-            lines.append(f"[[{section}]]" if isinstance(body, list) else f"[{section}]")
-            lines += [f"{k} = {value(v)}" for k, v in table.items()]
-    path.write_text("\n".join(lines) + "\n")
-
-
-def _start_collector_process(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "quantrac.cli", "collect", "--config", str(config_path)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-
-
 def test_collector_sigkilled_mid_batch_and_restarted_loses_nothing(
     own_stack, fault_db, tmp_path, unique_id, report_figures
 ):
     config = collector_config(own_stack, fault_db, tmp_path / "state", unique_id)
     config["service"]["flush_interval_ms"] = 200  # wider batches: the kill lands inside one
     config_path = tmp_path / "collector.toml"
-    _write_toml(config_path, config)
+    write_toml(config_path, config)
     store = InfluxV1Store(parse(config).influx)
     alerts = Subscriber(own_stack.mqtt_host, own_stack.mqtt_port,
                         f"quantrac/v1/{unique_id}/{unique_id}/alerts")
     pub = RobustPublisher(own_stack.mqtt_host, own_stack.mqtt_port)
     log_path = tmp_path / "collector.log"
-    proc = _start_collector_process(config_path, log_path)
+    proc = start_collector_process(config_path, log_path)
     restarted: subprocess.Popen[bytes] | None = None
     try:
         now = datetime.now(UTC).replace(microsecond=0)
@@ -172,7 +139,7 @@ def test_collector_sigkilled_mid_batch_and_restarted_loses_nothing(
         proc.wait(10)
         stored_at_kill = store.count(unique_id)
         time.sleep(0.5)
-        restarted = _start_collector_process(config_path, log_path)
+        restarted = start_collector_process(config_path, log_path)
         feeder.join(30)
         published = pub.wait_all()
         assert wait_for(lambda: store.count(unique_id) >= published, timeout=30), (
