@@ -24,7 +24,7 @@ from collector.metrics import Histogram
 from collector.mqtt import Message
 from collector.payload import Reading, parse_message
 from collector.spool import Spool
-from collector.store import InfluxV1Store
+from collector.store import Store
 
 log = logging.getLogger("quantrac.collector")
 
@@ -62,7 +62,7 @@ class Intake:
 
     def __init__(
         self,
-        store: InfluxV1Store,
+        store: Store,
         spool: Spool,
         deadletters: DeadLetterStore,
         ack: Callable[[Message], None],

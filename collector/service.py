@@ -31,7 +31,7 @@ from collector.schedule import CheckBook, CheckScheduler, PeriodHook, hour_floor
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
-from collector.store import InfluxV1Store
+from collector.store import InfluxV1Store, open_store
 from rules.evaluate import instantaneous_findings
 from rules.findings import Finding
 from rules.limits import EffectiveLimits, plant_limits
@@ -51,15 +51,6 @@ JOB_BASES: dict[str, set[str]] = {
     "daily": {"daily_mean", "day"},
     "monthly": {"monthly_mean", "month"},
 }
-
-
-def open_store(settings: InfluxSettings) -> InfluxV1Store:
-    """The store for the configured API (v1 HTTP or v2 influxdb-client)."""
-    if settings.api == "v2":
-        from collector.influx2 import InfluxV2Store  # imported only when configured
-
-        return InfluxV2Store(settings)  # type: ignore[return-value]
-    return InfluxV1Store(settings)
 
 
 def readings_frame(readings: Sequence[Reading]) -> pd.DataFrame:
@@ -424,4 +415,4 @@ class Collector:
         return True
 
 
-__all__ = ["Collector", "CollectorError", "open_store", "readings_frame"]
+__all__ = ["Collector", "CollectorError", "readings_frame"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pandas as pd
 import requests
@@ -21,6 +22,29 @@ from collector.settings import InfluxSettings
 STATUS_SUFFIX = "_status"
 TAG_COLUMNS = ("cluster", "plant", "station")
 FRAME_TAGS = ("plant", "station")
+
+
+class Store(Protocol):
+    """What the collector, the checks and the commands need of a time-series store."""
+
+    def write(self, readings: Sequence[Reading]) -> None: ...
+
+    def write_lines(self, lines: Sequence[str]) -> None: ...
+
+    def read_frame(self, plant: str, start: datetime, end: datetime) -> pd.DataFrame: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(settings: InfluxSettings) -> Store:
+    """The store for the configured API (v1 HTTP or v2 influxdb-client)."""
+    if settings.api == "v2":
+        from collector.influx2 import InfluxV2Store  # influxdb-client only when configured
+
+        return InfluxV2Store(settings)
+    return InfluxV1Store(settings)
 
 
 class InfluxV1Store:

@@ -63,7 +63,7 @@ def load_frame(
         frame = read_csv(Path(csv_path))
         mask = (frame["plant"] == plant.id) & (frame["time"] >= start) & (frame["time"] < end)
         return frame.loc[mask].reset_index(drop=True)
-    from collector.service import open_store
+    from collector.store import open_store
 
     store = open_store(config.influx)
     try:

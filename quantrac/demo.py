@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from collector.service import Collector
+from collector.store import InfluxV1Store
 from quantrac.config import Config, parse_config
 from quantrac.reporting import write_plant_report
 from quantrac.stack import LocalStack, terminate_on_sigterm
@@ -143,7 +144,7 @@ def run(hours: float, scenario: str, out: Path, seed: int) -> int:
             collector.wait_idle(60)
             end = start + duration
             time.sleep(1.5)  # let the outbox deliver the last notifications
-            stored = collector.store.count(plant.id)
+            stored = InfluxV1Store(config.influx).count(plant.id)  # the demo runs InfluxDB 1.x
             frame = collector.store.read_frame(plant.id, start, end)
             alerts = collector.alerts.list_alerts(open_only=False)
             intake = collector.summary()
