@@ -68,8 +68,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--breaches", type=int, default=1000)
     parser.add_argument("--load", type=float, default=0.5, help="fraction of the ceiling")
-    parser.add_argument("--seconds", type=float, default=40.0,
-                        help="length of the run (1,000 breaches in 40 s = 25 new alerts/s)")
+    parser.add_argument("--seconds", type=float, default=80.0,
+                        help="length of the run (1,000 breaches in 80 s = 12.5 new alerts/s)")
     args = parser.parse_args()
     cluster = short_id()
     background = tuple(f"{cluster}-p{i}" for i in range(100))
