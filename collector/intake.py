@@ -5,7 +5,9 @@ the on-disk spool while InfluxDB is down. Invalid messages go to the dead-letter
 acknowledged: keeping them would only block the session). A batch InfluxDB rejects (4xx) is
 split until the bad points are isolated into dead letters, so one poison record cannot block
 the queue. When even the spool cannot take a batch (full, disk full) the batch is held
-unacknowledged and retried: the broker keeps the rest, nothing is dropped.
+unacknowledged and retried: the broker keeps the rest, nothing is dropped; replay goes on
+meanwhile and, once InfluxDB is back, a held batch is written past the spool. See
+docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, PayloadError, StoreError
-from collector.lineprotocol import reading_line
+from collector.lineprotocol import reading_lines
 from collector.metrics import Histogram
 from collector.mqtt import Message
 from collector.payload import Reading, parse_message
@@ -164,7 +166,7 @@ class Intake:
             return
         self.stats.records_received += len(readings)
         batch.readings.extend(readings)
-        batch.lines.extend(reading_line(r) for r in readings)
+        batch.lines.extend(reading_lines(readings))
 
     def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         """Record a rejected point; CollectorError (disk full) propagates to hold the batch."""

@@ -218,4 +218,4 @@ def test_plaintext_client_cannot_talk_to_the_tls_listener(tls_broker):
     settings = MqttSettings(url=f"mqtt://127.0.0.1:{broker.port}", client_id="tls-plain")
     connection = MqttConnection(settings, ["quantrac/v1/+/+/+/data"], lambda m: None)
     with pytest.raises(CollectorError):
-        connection.start(timeout=3)
+        connection.start(timeout=1.5)
