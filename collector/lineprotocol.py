@@ -23,17 +23,35 @@ def escape_string_field(value: str) -> str:
 
 def reading_line(reading: Reading) -> str:
     """One point: tags cluster/plant/station, a float per value, `<key>_status` ints, ns time."""
-    fields = [f"{key}={float(value)!r}" for key, value in sorted(reading.values.items())]
-    fields += [f"{key}_status={code}i" for key, code in sorted(reading.status.items())]
-    ns = int(reading.ts.timestamp()) * 1_000_000_000 + reading.ts.microsecond * 1000
-    return (
-        f"{MEASUREMENT},cluster={escape_tag(reading.cluster)},plant={escape_tag(reading.plant)},"
-        f"station={escape_tag(reading.station)} {','.join(fields)} {ns}"
-    )
+    return _line(_prefix(reading), reading)
 
 
 def reading_lines(readings: Iterable[Reading]) -> list[str]:
-    return [reading_line(r) for r in readings]
+    """Points of many readings; the escaped tag prefix is built once per station."""
+    prefixes: dict[tuple[str, str, str], str] = {}
+    lines = []
+    for reading in readings:
+        station = (reading.cluster, reading.plant, reading.station)
+        prefix = prefixes.get(station)
+        if prefix is None:
+            prefix = prefixes[station] = _prefix(reading)
+        lines.append(_line(prefix, reading))
+    return lines
+
+
+def _prefix(reading: Reading) -> str:
+    return (
+        f"{MEASUREMENT},cluster={escape_tag(reading.cluster)},plant={escape_tag(reading.plant)},"
+        f"station={escape_tag(reading.station)} "
+    )
+
+
+def _line(prefix: str, reading: Reading) -> str:
+    fields = [f"{key}={float(value)!r}" for key, value in sorted(reading.values.items())]
+    if reading.status:
+        fields += [f"{key}_status={code}i" for key, code in sorted(reading.status.items())]
+    ns = int(reading.ts.timestamp()) * 1_000_000_000 + reading.ts.microsecond * 1000
+    return f"{prefix}{','.join(fields)} {ns}"
 
 
 def point_line(
