@@ -3,7 +3,8 @@
 Each server gets a free port, a temporary data dir and a generated config file. Children are
 tied to this process: they receive SIGTERM if it dies (PR_SET_PDEATHSIG), and `stop()` runs on
 normal exit, on exceptions and on SIGTERM/SIGINT through the context manager, so no orphan
-server outlives its caller.
+server outlives its caller. The parent-death signal follows the *thread* that started a server:
+start (and restart) servers from the main thread, or they stop when that thread ends.
 """
 
 from __future__ import annotations
