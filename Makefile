@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint bench soak clean
+.PHONY: setup demo test lint bench soak audit clean
 
 setup:
 	@VENV=$(VENV) bash deploy/bootstrap.sh
@@ -23,6 +23,12 @@ bench: setup
 
 soak: setup
 	$(PY) -m pytest -q -s -m slow tests/reliability/soak.py
+
+# Release check: known vulnerabilities in the installed dependencies (needs PyPI's JSON API
+# or api.osv.dev; this development sandbox reaches neither).
+audit: setup
+	$(VENV)/bin/python -m pip install -q pip-audit
+	$(VENV)/bin/pip-audit --skip-editable
 
 clean:
 	rm -rf $(VENV) out .quantrac .pytest_cache .mypy_cache .ruff_cache
