@@ -398,7 +398,8 @@ class Collector:
                 "quantrac_station_last_seen_seconds", "gauge",
                 "seconds since the newest record of a station",
                 [({"plant": p, "station": st}, (now - ts).total_seconds())
-                 for (p, st), ts in sorted(self.last_seen.items())],
+                 # dict() copies atomically; the inline thread keeps inserting meanwhile.
+                 for (p, st), ts in sorted(dict(self.last_seen).items())],
             ),
         ]
         return "\n".join(lines) + "\n"
