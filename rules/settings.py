@@ -118,10 +118,10 @@ class CheckSettings(BaseModel):
     )
     treatment_tolerance: float = Field(
         default=0.05, ge=0, lt=1.0,
-        description="`treatment_shortfall` only when the compliant ratio is below target − "
-        "tolerance: two flowmeters of a few % accuracy each, sludge/evaporation (~1 %) and "
-        "the plant's retention lag across midnight move a day's outflow/inflow by several % "
-        "(an operational allowance, not a regulation value; 0 = strict)",
+        description="allowance on the outflow/inflow balance: two flowmeters of a few % "
+        "accuracy each, sludge/evaporation (~1 %) and the plant's retention lag across "
+        "midnight move a day's ratio by several % (an operational allowance, not a regulation "
+        "value; 0 = strict). Bypass or non-compliant discharge is a shortfall at any volume",
     )
     flow_gap_intervals: float = Field(
         default=3.0, gt=0,

@@ -81,8 +81,9 @@ def treatment_table(
     end: datetime,
 ) -> tuple[list[TreatmentRow], list[Finding]]:
     """Rows per plant-local day and month of [start, end), and `treatment_shortfall` findings
-    for whole days/months whose compliant ratio is under the target (less the tolerance);
-    partial days are reported as rows but never judged."""
+    for whole days/months whose compliant ratio is under the target less the tolerance, or
+    that discharged any water untreated (bypass) or non-compliant; partial days are reported
+    as rows but never judged."""
     hours = calendar_pieces("hourly_mean", ctx.zone, start, end)
     if len(hours) == 0:
         return [], []
@@ -119,7 +120,13 @@ def treatment_table(
             first, last = np.flatnonzero(sel)[[0, -1]]
             whole = int(hours.starts[first]) in full
             ratio = row.compliant_ratio
-            if whole and ratio is not None and ratio < floor:
+            # The tolerance absorbs flowmeter disagreement only: water that left untreated
+            # (bypass) or while a parameter was over its limit is a shortfall at any volume.
+            untreated = row.bypass_m3 > 0 or (
+                row.treated_ratio is not None and ratio is not None
+                and row.treated_ratio - ratio > _RATIO_EPSILON
+            )
+            if whole and ratio is not None and (ratio < floor or untreated):
                 findings.append(Finding(
                     plant=ctx.plant, station=outlet, parameter="compliant_ratio",
                     kind="treatment_shortfall", basis=basis,
@@ -130,6 +137,9 @@ def treatment_table(
                     severity=ctx.settings.shortfall_severity,
                 ))
     return rows, findings
+
+
+_RATIO_EPSILON = 1e-9
 
 
 def _row(

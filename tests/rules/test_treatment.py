@@ -120,3 +120,18 @@ def test_integration_splits_at_boundaries_and_irregular_steps() -> None:
     assert covered / hour == pytest.approx([1.0, 1.0, 1 / 6])
     volume, _ = integrate(series, edges, gap_ns=hour)  # the 1.5 h step is not bridged
     assert volume == pytest.approx([30.0, 0.0, 20.0])
+
+
+def test_noncompliant_or_bypassed_water_is_a_shortfall_within_the_tolerance(frames: Any) -> None:
+    cod = np.full(N, 100.0)
+    cod[120:132] = 200.0  # one hourly mean over the limit: ~4.2 % of the day's outflow
+    result = plant_day(frames, flow_in=60.0, cod=cod)
+    day = result.treatment[0]
+    assert day.compliant_ratio is not None and day.compliant_ratio > 0.95  # inside tolerance
+    assert [f.basis for f in result.findings if f.kind == "treatment_shortfall"] == ["day"]
+    bypass = np.zeros(N)
+    bypass[10] = 1.0  # one reading of untreated flow
+    result = plant_day(frames, flow_in=60.0, bypass=bypass)
+    assert [f.basis for f in result.findings if f.kind == "treatment_shortfall"] == ["day"]
+    clean = plant_day(frames, flow_in=60.0, flow_out=59.0)  # meters disagree by 1.7 %
+    assert not [f for f in clean.findings if f.kind == "treatment_shortfall"]
