@@ -1,13 +1,17 @@
 """The alert book: alerts and their transitions in SQLite (WAL) at `<state_dir>/alerts.sqlite`.
 
-One connection per call (cheap for SQLite, and safe across the collector's threads and the
-`quantrac alerts` command running in another process); every state change runs inside
-`BEGIN IMMEDIATE`, and a UNIQUE partial index keeps one open alert per key even then.
+One long-lived connection per thread and Book (opening one costs ~0.5 ms and a storm makes
+thousands of short calls); every state change runs inside `BEGIN IMMEDIATE`, so two threads,
+two managers or the `quantrac alerts` command in another process serialise their changes, and
+a UNIQUE partial index keeps one open alert per key even then.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
@@ -19,6 +23,8 @@ from alerts.alert import Alert
 from alerts.errors import AlertsError
 from alerts.lifecycle import Transition
 from alerts.settings import severity_rank
+
+log = logging.getLogger(__name__)
 
 FILENAME = "alerts.sqlite"
 _ID_PREFIX = "A-"
@@ -98,38 +104,90 @@ class Book:
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / FILENAME
-        with self.connect() as conn:
+        self._local = threading.local()  # per thread: (pid, connection)
+        # A short-lived connection for the schema: the constructing thread keeps none open.
+        conn = self._open()
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
 
-    def connect(self) -> _Connection:
-        """A fresh connection (autocommit; use `transaction()` for changes)."""
+    def connection(self) -> sqlite3.Connection:
+        """This thread's long-lived connection (autocommit; use `transaction()` for changes).
+
+        Reads outside a transaction must consume their rows (`fetchall`): an unfinished
+        statement would keep a read snapshot open on the shared connection.
+        """
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == os.getpid():
+            conn: sqlite3.Connection = held[1]
+            return conn
+        # None yet, or inherited over a fork (never use that one: SQLite forbids it).
+        conn = self._open()
+        self._local.held = (os.getpid(), conn)
+        return conn
+
+    def schema(self, script: str) -> None:
+        """Create tables of a module sharing this file (the outbox), if missing."""
+        conn = self._open()
         try:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn.executescript(script)
+        finally:
+            conn.close()
+
+    def release(self) -> None:
+        """Close the calling thread's connection (a worker thread that ends calls it; any
+        later call opens a new one)."""
+        held = getattr(self._local, "held", None)
+        self._local.held = None
+        if held is not None and held[0] == os.getpid():
+            held[1].close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT` (rolled back on error): the unit of every state change.
+
+        IMMEDIATE takes the write lock up front, so read-then-write sequences of two threads or
+        processes never interleave. Not reentrant: a nested call raises AlertsError.
+        """
+        conn = self.connection()
+        if conn.in_transaction:
+            raise AlertsError("alert book transactions do not nest")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("alert book rollback failed; reopening the connection")
+            self.release()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=10.0, isolation_level=None, check_same_thread=True
+            )
         except sqlite3.Error as exc:
             raise AlertsError(f"cannot open alert book {self.path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA synchronous=NORMAL")
-        return _Connection(conn)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """`BEGIN IMMEDIATE` … `COMMIT` (rolled back on error): the unit of every state change."""
-        with self.connect() as wrapper:
-            conn = wrapper.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        return conn
 
     # -- reads and writes inside a transaction -------------------------------------------
 
     def open_alerts(self, conn: sqlite3.Connection) -> dict[tuple[str, str, str, str], Alert]:
-        rows = conn.execute("SELECT * FROM alerts WHERE state != 'resolved' ORDER BY seq")
+        rows = conn.execute(
+            "SELECT * FROM alerts WHERE state != 'resolved' ORDER BY seq"
+        ).fetchall()
         return {alert.key: alert for alert in map(_alert_from_row, rows)}
 
     def find(self, conn: sqlite3.Connection, ident: str) -> Alert:
@@ -204,33 +262,39 @@ class Book:
     def list_alerts(self, open_only: bool = False, limit: int = 500) -> list[Alert]:
         """Newest first; `open_only` keeps pending and firing alerts."""
         where = "WHERE state != 'resolved'" if open_only else ""
-        with self.connect() as wrapper:
-            rows = wrapper.conn.execute(
-                f"SELECT * FROM alerts {where} ORDER BY seq DESC LIMIT ?", (limit,)
-            ).fetchall()
+        rows = (
+            self.connection()
+            .execute(f"SELECT * FROM alerts {where} ORDER BY seq DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
         return [_alert_from_row(row) for row in rows]
 
     def get(self, ident: str) -> Alert:
-        with self.connect() as wrapper:
-            return self.find(wrapper.conn, ident)
+        return self.find(self.connection(), ident)
 
     def transitions(self, ident: str) -> list[dict[str, Any]]:
         """The recorded history of one alert, oldest first."""
-        with self.connect() as wrapper:
-            rows = wrapper.conn.execute(
+        rows = (
+            self.connection()
+            .execute(
                 "SELECT at, event, from_state, to_state, severity, value, detail "
                 "FROM transitions WHERE alert_seq = ? ORDER BY seq",
                 (alert_seq(ident),),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [dict(row) for row in rows]
 
     def plant_state(self, plant: str, now: datetime) -> dict[str, Any]:
         """The retained MQTT state of one plant: a summary of its open alerts."""
-        with self.connect() as wrapper:
-            rows = wrapper.conn.execute(
+        rows = (
+            self.connection()
+            .execute(
                 "SELECT * FROM alerts WHERE plant = ? AND state != 'resolved' ORDER BY seq",
                 (plant,),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         alerts = [_alert_from_row(row) for row in rows]
         firing = [a for a in alerts if a.state == "firing"]
         worst = max((a.severity for a in firing), key=severity_rank, default=None)
@@ -259,25 +323,6 @@ class Book:
                 for a in alerts
             ],
         }
-
-
-class _Connection:
-    """Context manager closing a sqlite3 connection (sqlite3's own only ends transactions)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
-
-    def executescript(self, sql: str) -> None:
-        self.conn.executescript(sql)
-
-    def __enter__(self) -> _Connection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.close()
 
 
 def _to_sql(name: str, value: Any) -> Any:

@@ -246,13 +246,22 @@ class AlertManager:
         self._wakes.clear()
 
     def _work(self, name: str, wake: threading.Event) -> None:
-        while not self._stop.is_set():
-            try:
-                self._outbox.deliver(self._channels, datetime.now(UTC), only=name)
-            except Exception:  # isolate: a broken pass must not end deliveries for good
-                log.exception("alert delivery via %s failed; retrying", name)
-            wake.wait(_POLL_S)
-            wake.clear()
+        """Deliver until closed: pass after pass while rows keep coming (a storm), else sleep
+        until `observe` wakes us or the poll interval ends (retries, renotifies)."""
+        try:
+            while not self._stop.is_set():
+                wake.clear()  # before the pass: a wake during it is not lost
+                busy = False
+                try:
+                    busy = self._outbox.deliver_pass(
+                        self._channels, datetime.now(UTC), only=name
+                    ).more
+                except Exception:  # isolate: a broken pass must not end deliveries for good
+                    log.exception("alert delivery via %s failed; retrying", name)
+                if not busy:
+                    wake.wait(_POLL_S)
+        finally:
+            self._book.release()
 
     # -- internals ----------------------------------------------------------------------
 
