@@ -113,7 +113,9 @@ class AlertManager:
         in_scope = set(scope)
         changed: list[tuple[Alert, Step]] = []
         with self._lock, self._book.transaction() as conn:
-            current = self._book.open_alerts(conn)
+            # Only keys in `grouped` or in scope are touched below: read just their plants.
+            plants = {key[0] for key in grouped} | {key[0] for key in in_scope}
+            current = self._book.open_alerts(conn, plants)
             for key, batch in grouped.items():
                 alert = current.get(key)
                 if alert is None:

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -397,3 +398,21 @@ def test_terminal_line_is_one_line_at_event_time(
         " | major 220/135 (1.63×)",
         "10:09:00 [RESOLVED] Limit exceeded: COD at outlet – Kim Bai WWTP (A-000001) | major",
     ]
+
+
+def test_an_evaluation_reads_and_changes_only_the_plants_it_covers(
+    make_manager: Make, published: Published
+) -> None:
+    manager = make_manager()
+    other = ("other", "outlet", "cod")
+    manager.observe([MAJOR, replace(MAJOR, plant="other")], [COD, other], T0)
+    # a finding of `other` with only kim-bai in scope continues other's alert (no second one)
+    manager.observe([replace(finding(300.0, "critical"), plant="other")], [COD], T0 + minutes(1))
+    by_plant = {a.plant: a for a in manager.list_alerts()}
+    assert len(manager.list_alerts()) == 2
+    assert (by_plant["kim-bai"].state, by_plant["other"].severity) == ("resolved", "critical")
+    manager.observe([], [other], T0 + minutes(2))
+    assert {a.plant: a.state for a in manager.list_alerts()} == {
+        "kim-bai": "resolved",
+        "other": "resolved",
+    }
