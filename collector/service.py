@@ -282,6 +282,7 @@ class Collector:
                 self.last_seen[station] = reading.ts
         findings: list[Finding] = []
         latest: dict[tuple[str, str, str], float] = {}
+        latest_at: dict[tuple[str, str, str], datetime] = {}
         # One frame per batch, split by plant: building a frame per plant cost more than the
         # checks themselves.
         try:
@@ -307,6 +308,7 @@ class Collector:
                     for key, value in r.values.items():
                         if key not in r.status:
                             latest[(r.plant, r.station, key)] = value
+                            latest_at[(r.plant, r.station, key)] = r.ts
             except Exception:
                 log.exception("inline check failed for plant %s", plant_id)
         if not latest and not findings:
@@ -315,6 +317,17 @@ class Collector:
             # One observation per batch, not per plant: each one reads the open alerts.
             self.alerts.observe(findings, list(latest), now, values=latest,
                                 bases={"instantaneous"}, kinds=INLINE_KINDS)
+            # A round can hold a breach and, after it, readings back under the limit (a
+            # backfill, a busy round): the breach must not be the round's last word.
+            breached: dict[tuple[str, str, str], datetime] = {}
+            for f in findings:
+                series = (f.plant, f.station, f.parameter)
+                breached[series] = max(f.end, breached.get(series, f.end))
+            after = {series: latest[series] for series, end in breached.items()
+                     if series in latest and latest_at[series] > end}
+            if after:
+                self.alerts.observe([], list(after), now, values=after,
+                                    bases={"instantaneous"}, kinds=INLINE_KINDS)
         except Exception:
             log.exception("inline alert update failed for %d plant(s)", len(by_plant))
 
