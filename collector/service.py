@@ -190,8 +190,13 @@ class Collector:
         self.deadletters.close()
         self.store.close()
 
-    def run_forever(self, stop: threading.Event) -> None:
+    def run_forever(
+        self, stop: threading.Event, on_ready: Callable[[], None] | None = None
+    ) -> None:
+        """Start, tell `on_ready` (connected and subscribed), run until `stop`, stop."""
         self.start()
+        if on_ready is not None:
+            on_ready()
         try:
             while not stop.wait(1.0):
                 pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -244,6 +245,7 @@ def run_alerts(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    from simulator.errors import SimulatorError
     from simulator.run import SimulateOptions, run_simulation
 
     config = load_config(Path(args.config))
@@ -255,17 +257,19 @@ def run_simulate(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from exc
     if args.plants < 1:
         raise ConfigError("--plants must be at least 1")
-    options = SimulateOptions(
-        plant=args.plant, scenario=args.scenario,
-        start=parse_iso(args.start, "--start") if args.start else None,
-        duration=duration, interval=interval, speed=args.speed, backfill=args.backfill,
-        seed=args.seed, plants=args.plants, truth=Path(args.truth) if args.truth else None,
-    )
+    try:
+        options = SimulateOptions(
+            plant=args.plant, scenario=args.scenario,
+            start=parse_iso(args.start, "--start") if args.start else None,
+            duration=duration, interval=interval, speed=args.speed, backfill=args.backfill,
+            seed=args.seed, plants=args.plants, truth=Path(args.truth) if args.truth else None,
+        )
+    except SimulatorError as exc:  # bad flags (unknown scenario, bad speed): usage, exit 2
+        raise ConfigError(str(exc)) from exc
     summary = run_simulation(plants, config.mqtt, options,
                              progress=lambda line: print(line, file=sys.stderr),
                              stop=stop_event_on_signals())
-    print(json.dumps(summary.to_json() if hasattr(summary, "to_json") else vars(summary),
-                     default=str))
+    print(json.dumps(dataclasses.asdict(summary), default=str))
     return 0
 
 
@@ -289,9 +293,9 @@ def run_collect(args: argparse.Namespace) -> int:
         ),
     )
     stop = stop_event_on_signals()
-    print(f"quantrac collector: {len(config.plants)} plant(s), broker {config.mqtt.host}:"
-          f"{config.mqtt.port}, InfluxDB {config.influx.url}", file=sys.stderr)
-    collector.run_forever(stop)
+    collector.run_forever(stop, on_ready=lambda: print(
+        f"quantrac collector: {len(config.plants)} plant(s), broker {config.mqtt.host}:"
+        f"{config.mqtt.port}, InfluxDB {config.influx.url}; ready", file=sys.stderr, flush=True))
     print(f"quantrac collector stopped: {json.dumps(collector.summary())}", file=sys.stderr)
     return 0
 

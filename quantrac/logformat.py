@@ -39,3 +39,6 @@ def configure_logging(level: str, as_json: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler narrates every job run at INFO; keep its warnings (missed/skipped runs).
+    if level.upper() != "DEBUG":
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
