@@ -78,6 +78,27 @@ def test_collect_stores_what_simulate_publishes(stack, influx_db, tmp_path, uniq
         store = InfluxV1Store(InfluxSettings(url=stack.influx_url, database=influx_db))
         assert wait_for(lambda: store.count(unique_id) == expected, timeout=30)
         assert {e["expected_finding"] for e in doc["episodes"]} >= {"exceedance"}
+        # The stored data, read back by the regulator-facing commands.
+        period = ["--from", "2026-11-02T00:00:00+07:00", "--to", "2026-11-02T06:00:00+07:00"]
+        check = subprocess.run(_cli("check", "--config", str(config), *period, "--json"),
+                               capture_output=True, text=True, timeout=120)
+        assert check.returncode == 0, check.stderr
+        found = json.loads(check.stdout)["findings"]
+        (spike,) = [e for e in doc["episodes"] if e["expected_finding"] == "exceedance"]
+        cod = [f for f in found if f["parameter"] == "cod" and f["kind"] == "exceedance"]
+        assert cod and cod[0]["start"] >= spike["start"] and cod[0]["end"] <= spike["end"]
+        report = subprocess.run(_cli("report", "--config", str(config), "--plant", unique_id,
+                                     *period, "--format", "pdf", "--out", str(tmp_path / "r")),
+                                capture_output=True, text=True, timeout=120)
+        assert report.returncode == 0, report.stderr
+        assert list((tmp_path / "r").glob("*.pdf"))
+        export = subprocess.run(_cli("export", "--config", str(config), "--plant", unique_id,
+                                     "--from", "2026-11-02T00:00:00+07:00", "--to",
+                                     "2026-11-02T01:00:00+07:00", "--format", "circular10",
+                                     "--out", str(tmp_path / "c10")),
+                                capture_output=True, text=True, timeout=120)
+        assert export.returncode == 0, export.stderr
+        assert len(list((tmp_path / "c10").iterdir())) == 12 * 3  # 12 times × 3 stations
     finally:
         collector.send_signal(signal.SIGTERM)
         collector.wait(30)
