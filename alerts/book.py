@@ -259,6 +259,17 @@ class Book:
         ).fetchone()
         return None if row is None else _alert_from_row(row)
 
+    def fired_counts(
+        self, conn: sqlite3.Connection, since: datetime
+    ) -> dict[tuple[str, str, str, str], int]:
+        """`fired_since` for every key at once (one query per tick instead of one per alert)."""
+        rows = conn.execute(
+            "SELECT plant, station, parameter, kind, COUNT(*) FROM alerts WHERE fired_at >= ? "
+            "GROUP BY plant, station, parameter, kind",
+            (format_time(since),),
+        ).fetchall()
+        return {(r[0], r[1], r[2], r[3]): int(r[4]) for r in rows}
+
     def fired_since(
         self, conn: sqlite3.Connection, key: tuple[str, str, str, str], since: datetime
     ) -> int:

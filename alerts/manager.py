@@ -162,9 +162,10 @@ class AlertManager:
         _aware(now)
         changed: list[tuple[Alert, Step]] = []
         with self._lock, self._book.transaction() as conn:
+            fired = self._book.fired_counts(conn, now - timedelta(hours=1))
             for key, alert in self._book.open_alerts(conn).items():
-                step = on_tick(alert, self._context(conn, key, now, alert))
-                self._apply(conn, step, now, changed)
+                ctx = self._context(conn, key, now, alert, fired=fired.get(key, 0))
+                self._apply(conn, on_tick(alert, ctx), now, changed)
         self._after_commit(changed, now)
         if not self._threads:
             self.deliver(now)
@@ -277,9 +278,11 @@ class AlertManager:
         key: tuple[str, str, str, str],
         now: datetime,
         alert: Alert | None = None,
+        fired: int | None = None,
     ) -> Context:
         plant, station, parameter, _ = key
-        fired = self._book.fired_since(conn, key, now - timedelta(hours=1))
+        if fired is None:
+            fired = self._book.fired_since(conn, key, now - timedelta(hours=1))
         return Context(
             now=now,
             settings=self.settings,

@@ -47,3 +47,26 @@ def test_hourly_mean_after_the_resolved_spike_does_not_open_a_second_alert(tmp_p
         assert len(manager.list_alerts()) == 2
     finally:
         manager.close()
+
+
+def test_fired_counts_match_fired_since_per_key(tmp_path):
+    manager = AlertManager(AlertSettings(channels={"terminal": {"type": "terminal"}},
+                                         min_duration={}), [PLANT], tmp_path)
+    try:
+        for i, parameter in enumerate(["cod", "cod", "tss"]):
+            at = T0 + timedelta(minutes=10 * i)
+            finding = Finding("kb", "outlet", parameter, "exceedance", "instantaneous", at, at,
+                              300.0, 135.0, 2.2, "major")
+            manager.observe([finding], [("kb", "outlet", parameter)], at)
+            manager.observe([], [("kb", "outlet", parameter)], at + timedelta(minutes=1),
+                            values={("kb", "outlet", parameter): 10.0})
+            manager.tick(at + timedelta(minutes=5))
+        since = T0 - timedelta(minutes=1)
+        with manager.book.transaction() as conn:
+            counts = manager.book.fired_counts(conn, since)
+            for parameter in ("cod", "tss"):
+                key = ("kb", "outlet", parameter, "exceedance")
+                assert counts.get(key, 0) == manager.book.fired_since(conn, key, since)
+            assert counts[("kb", "outlet", "cod", "exceedance")] >= 1
+    finally:
+        manager.close()
