@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alerts.manager import AlertManager
@@ -54,21 +55,26 @@ JOB_BASES: dict[str, set[str]] = {
 
 
 def readings_frame(readings: Sequence[Reading]) -> pd.DataFrame:
-    """In-memory readings → the readings frame (for inline checks)."""
-    rows: list[dict[str, Any]] = []
-    keys: set[str] = set()
-    for r in readings:
-        row: dict[str, Any] = {"time": r.ts, "plant": r.plant, "station": r.station}
-        row.update(r.values)
-        for key in r.values:
-            row[f"{key}_status"] = r.status.get(key, 0)
-        keys.update(r.values)
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    """In-memory readings → the readings frame (for inline checks), built column by column
+    (a row-dict frame cost 5 µs per record on the ingest hot path)."""
+    keys = sorted({key for r in readings for key in r.values})
+    nan = float("nan")
+    seconds = np.fromiter((r.ts.timestamp() for r in readings), dtype=np.float64,
+                          count=len(readings))
+    columns: dict[str, Any] = {
+        # Whole microseconds fit a float exactly; ns from them by integer multiplication.
+        "time": pd.to_datetime(np.round(seconds * 1e6).astype("int64") * 1000, unit="ns",
+                               utc=True),
+        "plant": [r.plant for r in readings],
+        "station": [r.station for r in readings],
+    }
     for key in keys:
-        frame[key] = frame[key].astype("float64")
-        frame[f"{key}_status"] = frame[f"{key}_status"].fillna(0).astype("int64")
+        columns[key] = np.fromiter((r.values.get(key, nan) for r in readings),
+                                   dtype=np.float64, count=len(readings))
+    for key in keys:
+        columns[f"{key}_status"] = np.fromiter((r.status.get(key, 0) for r in readings),
+                                               dtype=np.int64, count=len(readings))
+    frame = pd.DataFrame(columns)
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
 
 
