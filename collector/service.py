@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
 from collector.store import InfluxV1Store, open_store
-from rules.evaluate import instantaneous_findings
+from rules.evaluate import instantaneous_series_findings
 from rules.findings import Finding
 from rules.limits import EffectiveLimits, plant_limits
 from rules.permit import Plant
 from rules.results import CheckResult
+from rules.series import Series, series_of
 from rules.settings import CheckSettings
 
 log = logging.getLogger("quantrac.collector")
@@ -76,6 +78,54 @@ def readings_frame(readings: Sequence[Reading]) -> pd.DataFrame:
                                                dtype=np.int64, count=len(readings))
     frame = pd.DataFrame(columns)
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def _plant_series(
+    stations: dict[str, list[Reading]], plant: Plant, settings: CheckSettings
+) -> list[Series]:
+    """The series of one plant's configured station/parameters in a batch, in time order
+    (stable, times as readings_frame rounds them): what instantaneous_findings would pull
+    out of readings_frame(batch)."""
+    nan = float("nan")
+    out: list[Series] = []
+    for station, items in stations.items():
+        keys = plant.stations.get(station)
+        if not keys:
+            continue
+        n = len(items)
+        seconds = np.fromiter((r.ts.timestamp() for r in items), dtype=np.float64, count=n)
+        times = np.round(seconds * 1e6).astype("int64") * 1000
+        if n > 1 and (np.diff(times) < 0).any():
+            order = np.argsort(times, kind="stable")
+            times = times[order]
+            items = [items[i] for i in order.tolist()]
+        flagged = any(r.status for r in items)
+        for key in keys:
+            values = np.fromiter((r.values.get(key, nan) for r in items), dtype=np.float64,
+                                 count=n)
+            status = (np.fromiter((r.status.get(key, 0) for r in items), dtype=np.int64,
+                                  count=n)
+                      if flagged else np.zeros(n, dtype=np.int64))
+            out.append(series_of(station, key, times, values, status, settings))
+    return out
+
+
+def _note_latest(
+    plant: str, station: str, items: list[Reading],
+    latest: dict[tuple[str, str, str], float], latest_at: dict[tuple[str, str, str], datetime],
+) -> None:
+    """Per parameter, the value and time of the station's last reading (by time, stable) that
+    has it with status 00."""
+    seen: set[str] = set()
+    keys = set().union(*(r.values for r in items))
+    for r in reversed(sorted(items, key=attrgetter("ts"))):
+        for key, value in r.values.items():
+            if key not in seen and key not in r.status:
+                seen.add(key)
+                latest[(plant, station, key)] = value
+                latest_at[(plant, station, key)] = r.ts
+        if len(seen) == len(keys):
+            return
 
 
 @dataclass
@@ -284,9 +334,10 @@ class Collector:
     def _on_durable(self, readings: list[Reading]) -> None:
         """Inline instantaneous checks on every durable batch (alert latency), late marks."""
         now = self._clock()
-        by_plant: dict[str, list[Reading]] = {}
+        by_plant: dict[str, dict[str, list[Reading]]] = {}
         for reading in readings:
-            by_plant.setdefault(reading.plant, []).append(reading)
+            by_plant.setdefault(reading.plant, {}).setdefault(reading.station, []).append(
+                reading)
         for reading in readings:
             station = (reading.plant, reading.station)
             if station not in self.last_seen or self.last_seen[station] < reading.ts:
@@ -294,32 +345,30 @@ class Collector:
         findings: list[Finding] = []
         latest: dict[tuple[str, str, str], float] = {}
         latest_at: dict[tuple[str, str, str], datetime] = {}
-        # One frame per batch, split by plant: building a frame per plant cost more than the
-        # checks themselves.
+        # Series straight from the readings, no frame: a frame filtered per plant and station
+        # cost ~0.6 ms per plant per round (the same arrays as readings_frame would give).
         try:
-            frames = {str(k): g for k, g in
-                      readings_frame(readings).groupby("plant", sort=False)}
+            extracted = {plant_id: _plant_series(stations, plant, self.checks)
+                         for plant_id, stations in by_plant.items()
+                         if (plant := self.plants.get(plant_id)) is not None}
         except Exception:
             log.exception("inline checks skipped: cannot frame %d readings", len(readings))
             return
-        for plant_id, items in by_plant.items():
+        for plant_id, stations in by_plant.items():
             plant = self.plants.get(plant_id)
             if plant is None:
                 continue
-            earliest = min(r.ts for r in items)
+            earliest = min(r.ts for items in stations.values() for r in items)
             # A record for an hour the frequent check may have judged already: re-judge it.
             if earliest < hour_floor(now, plant):
                 self.book.mark_late(plant_id, earliest)
             try:
                 limits = self._limits.get(plant, now.astimezone(plant.zone).date())
                 findings.extend(
-                    instantaneous_findings(frames[plant_id], plant, self.checks, limits)
+                    instantaneous_series_findings(extracted[plant_id], plant, self.checks, limits)
                 )
-                for r in sorted(items, key=lambda r: r.ts):
-                    for key, value in r.values.items():
-                        if key not in r.status:
-                            latest[(r.plant, r.station, key)] = value
-                            latest_at[(r.plant, r.station, key)] = r.ts
+                for name, items in stations.items():
+                    _note_latest(plant_id, name, items, latest, latest_at)
             except Exception:
                 log.exception("inline check failed for plant %s", plant_id)
         if not latest and not findings:

@@ -6,15 +6,23 @@ inline on every ingested batch. Both are pure: `now` is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from rules import bases, quality
 from rules.bases import Context
 from rules.errors import RulesError
 from rules.findings import Finding
-from rules.limits import EffectiveLimits, LimitSchedule, limit_schedule, single_schedule
+from rules.limits import (
+    EffectiveLimits,
+    Limit,
+    LimitSchedule,
+    limit_schedule,
+    single_schedule,
+)
 from rules.permit import Plant
 from rules.results import CheckResult, CompletenessRow
 from rules.series import Series, extract, frame_times, plant_rows, station_rows, to_ns
@@ -105,25 +113,64 @@ def instantaneous_findings(
     """The cheap inline check of a freshly ingested batch: every valid reading of a limited
     compliance-station parameter against `limits`, bypass flow, and sensor faults."""
     stations = station_rows(plant_rows(frame, plant.id))
-    if not stations:
-        return []
-    ctx = _context(plant, settings, single_schedule(limits))
+    return instantaneous_series_findings(
+        (extract(rows, station, key, settings)
+         for station, rows in stations.items()
+         for key in plant.stations.get(station, ()) if key in rows.columns),
+        plant, settings, limits)
+
+
+def instantaneous_series_findings(
+    series: Iterable[Series], plant: Plant, settings: CheckSettings, limits: EffectiveLimits
+) -> list[Finding]:
+    """`instantaneous_findings` on series already pulled out of the batch (see
+    `rules.series.series_of`); only series of `plant.stations` should be passed."""
+    ctx: Context | None = None
+    instant = "instantaneous" in settings.alert_bases
     findings: list[Finding] = []
-    for station, rows in stations.items():
-        for key in plant.stations.get(station, ()):
-            if key not in rows.columns:
-                continue
-            series = extract(rows, station, key, settings)
-            if len(series.times) == 0:
-                continue
-            findings += quality.faults(plant.id, ctx.zone, ctx.interval, series, settings)
-            if key == "flow_bypass":
-                findings += bypass_findings(ctx, series)
-            if ("instantaneous" in settings.alert_bases
-                    and station in settings.compliance_stations and key in limits.limits):
-                findings += bases.instantaneous(ctx, series)
+    for one in series:
+        if len(one.times) == 0:
+            continue
+        judged = instant and one.station in settings.compliance_stations \
+            and one.key in limits.limits
+        if _quiet(one, settings, limits.get(one.key) if judged else None):
+            continue
+        if ctx is None:
+            ctx = _context(plant, settings, single_schedule(limits))
+        findings += quality.faults(plant.id, ctx.zone, ctx.interval, one, settings)
+        if one.key == "flow_bypass":
+            findings += bypass_findings(ctx, one)
+        if judged:
+            findings += bases.instantaneous(ctx, one)
     findings.sort(key=_sort_key)
     return findings
+
+
+def _quiet(series: Series, settings: CheckSettings, limit: Limit | None) -> bool:
+    """True when `series` provably gives no finding, so the full checks can be skipped (most
+    batches): every reading valid (no status 01/02, nothing impossible), no two consecutive
+    values equal (no stuck run can start), no step beyond the jump limit, no bypass flow, and
+    nothing outside `limit` (None: not judged against limits). Conservative: False sends the
+    series through the full checks, which decide."""
+    values = series.values
+    if not series.valid.all():
+        return False
+    n = len(values)
+    if (n >= settings.stuck_readings and series.key not in settings.stuck_exempt
+            and (values[1:] == values[:-1]).any()):
+        return False
+    step = settings.jump_steps.get(series.key)
+    if step is not None and n > 1 and (np.abs(np.diff(values)) > step).any():
+        return False
+    if series.key == "flow_bypass" and (values > 0).any():
+        return False
+    if limit is not None:
+        # As bases.instantaneous: a missing bound never fails.
+        if limit.max is not None and (values > float(limit.max)).any():
+            return False
+        if limit.min is not None and (values < float(limit.min)).any():
+            return False
+    return True
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -169,4 +216,4 @@ def render_text(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["evaluate", "instantaneous_findings", "render_text"]
+__all__ = ["evaluate", "instantaneous_findings", "instantaneous_series_findings", "render_text"]
