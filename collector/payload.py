@@ -26,6 +26,9 @@ STATUS_CODES = {"00": 0, "01": 1, "02": 2}
 _MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01
 _MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01
 _MAX_JSON_DEPTH = 8
+_RECORD_FIELDS = frozenset({"ts", "seq", "values", "status"})
+_FLOAT_TYPE = frozenset({float})
+_NUMBER_TYPES = frozenset({float, int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,17 @@ class Reading:
                 raise PayloadError(f"bad status {code!r} for {key!r}")
 
 
+# The slot setters of Reading: building a validated Reading through them skips __post_init__
+# (the checks it repeats were a third of the parse time) and frozen __setattr__.
+_SET_CLUSTER = vars(Reading)["cluster"].__set__
+_SET_PLANT = vars(Reading)["plant"].__set__
+_SET_STATION = vars(Reading)["station"].__set__
+_SET_TS = vars(Reading)["ts"].__set__
+_SET_VALUES = vars(Reading)["values"].__set__
+_SET_STATUS = vars(Reading)["status"].__set__
+_SET_SEQ = vars(Reading)["seq"].__set__
+
+
 def parse_topic(topic: str) -> Topic:
     """Split a data topic into its ids, or raise `PayloadError`."""
     parts = topic.split("/")
@@ -99,14 +113,116 @@ def parse_message(topic: str, payload: bytes) -> list[Reading]:
     records = doc if isinstance(doc, list) else [doc]
     if not records:
         raise PayloadError("empty record array")
-    keys: set[str] = set()  # parameter keys already validated in this message
     try:
-        return [_parse_record(ids, record, index, keys) for index, record in enumerate(records)]
+        return _parse_records(ids, records)
     except PayloadError:
         # A valid message is 3 levels deep at most, so depth is only worth measuring when
         # the message is already rejected: name the JSON bomb for what it is.
         _check_depth(doc, 0)
         raise
+
+
+def _parse_records(ids: Topic, records: list[Any]) -> list[Reading]:
+    """The records of one message, in order; the first bad one raises its `PayloadError`.
+
+    The loop is the common case inlined: a record that passes every check of `_parse_record`
+    becomes a `Reading` here without Python-level work per value; any doubt at all (a bad
+    field, a new key, an int to convert, a sum that overflows) hands the record to
+    `_parse_record`, which raises the reason or returns the same reading.
+    """
+    cluster, plant, station = ids.cluster, ids.plant, ids.station
+    keys: set[str] = set()  # parameter keys already validated in this message
+    readings: list[Reading] = []
+    append = readings.append
+    new = object.__new__
+    fromisoformat = datetime.fromisoformat
+    fromtimestamp = datetime.fromtimestamp
+    isfinite = math.isfinite
+    fields = _RECORD_FIELDS
+    for index, record in enumerate(records):
+        reading = None
+        if type(record) is dict and record.keys() <= fields:
+            raw = record.get("ts")
+            values = record.get("values")
+            seq = record.get("seq")
+            ts = None
+            if type(raw) is str:
+                if len(raw) <= 64:
+                    try:
+                        ts = fromisoformat(raw.replace("Z", "+00:00"))
+                    except ValueError:
+                        pass
+                    else:
+                        tz = ts.tzinfo
+                        if tz is None or not 2000 <= ts.year < 2100:
+                            ts = None
+                        elif tz is not UTC:
+                            ts = ts.astimezone(UTC)
+            elif (type(raw) is int or type(raw) is float) and (
+                _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS
+            ):
+                ts = fromtimestamp(raw / 1000, tz=UTC)
+            if (
+                ts is not None
+                and (seq is None or (type(seq) is int and seq >= 0))
+                and type(values) is dict
+                and values
+                and (values.keys() <= keys or _learn_keys(values, keys))
+            ):
+                parsed = _float_values(values)
+                if parsed is not None and isfinite(sum(parsed.values())):
+                    status = _status_codes(record, parsed)
+                    if status is not None:
+                        reading = new(Reading)
+                        _SET_CLUSTER(reading, cluster)
+                        _SET_PLANT(reading, plant)
+                        _SET_STATION(reading, station)
+                        _SET_TS(reading, ts)
+                        _SET_VALUES(reading, parsed)
+                        _SET_STATUS(reading, status)
+                        _SET_SEQ(reading, seq)
+        if reading is None:
+            reading = _parse_record(ids, record, index, keys)
+        append(reading)
+    return readings
+
+
+def _learn_keys(values: dict[str, Any], keys: set[str]) -> bool:
+    """Add the new keys of `values` to `keys` if all are valid; False if one is not."""
+    for key in values.keys() - keys:
+        if not KEY_PATTERN.fullmatch(key):
+            return False
+        keys.add(key)
+    return True
+
+
+def _float_values(values: dict[str, Any]) -> dict[str, float] | None:
+    """`values` as floats (the JSON dict itself when all are floats), or None if one is not a
+    number or does not fit a float. Finiteness is the caller's check."""
+    if _FLOAT_TYPE.issuperset(map(type, values.values())):
+        return values
+    if not _NUMBER_TYPES.issuperset(map(type, values.values())):
+        return None
+    try:
+        return dict(zip(values, map(float, values.values()), strict=True))
+    except OverflowError:
+        return None
+
+
+def _status_codes(record: dict[str, Any], values: dict[str, float]) -> dict[str, int] | None:
+    """The non-`00` statuses of a record whose values are valid, or None if one is bad."""
+    if "status" not in record:
+        return {}
+    status_doc = record["status"]
+    if type(status_doc) is not dict:
+        return None
+    status: dict[str, int] = {}
+    for key, code in status_doc.items():
+        if key not in values or type(code) is not str or code not in STATUS_CODES:
+            return None
+        if STATUS_CODES[code]:
+            status[key] = STATUS_CODES[code]
+    return status
 
 
 def _reject_constant(name: str) -> Any:
@@ -128,7 +244,7 @@ def _parse_record(ids: Topic, record: Any, index: int, keys: set[str]) -> Readin
     where = f"record {index}: "
     if not isinstance(record, dict):
         raise PayloadError(f"{where}expected an object, got {type(record).__name__}")
-    unknown = set(record) - {"ts", "seq", "values", "status"}
+    unknown = set(record) - _RECORD_FIELDS
     if unknown:
         raise PayloadError(f"{where}unknown field(s) {sorted(unknown)}")
     if "ts" not in record:
@@ -162,7 +278,7 @@ def _parse_record(ids: Topic, record: Any, index: int, keys: set[str]) -> Readin
     for key, code in status_doc.items():
         if key not in parsed:
             raise PayloadError(f"{where}status for {str(key)[:80]!r} which has no value")
-        if code not in STATUS_CODES:
+        if not isinstance(code, str) or code not in STATUS_CODES:  # [] is not hashable
             raise PayloadError(f"{where}bad status code {str(code)[:10]!r} for {key!r}")
         if STATUS_CODES[code]:
             status[key] = STATUS_CODES[code]
@@ -175,9 +291,13 @@ def _validated_reading(
     """A Reading from fields `_parse_record` has just validated, without checking them again
     (the per-record re-validation was a third of the intake's parse time)."""
     reading = object.__new__(Reading)
-    for name, value in (("cluster", ids.cluster), ("plant", ids.plant), ("station", ids.station),
-                        ("ts", ts), ("values", values), ("status", status), ("seq", seq)):
-        object.__setattr__(reading, name, value)
+    _SET_CLUSTER(reading, ids.cluster)
+    _SET_PLANT(reading, ids.plant)
+    _SET_STATION(reading, ids.station)
+    _SET_TS(reading, ts)
+    _SET_VALUES(reading, values)
+    _SET_STATUS(reading, status)
+    _SET_SEQ(reading, seq)
     return reading
 
 
