@@ -112,7 +112,7 @@ def main() -> int:
     report_s = sum(v for k, v in stages.items() if k not in ("data", "evaluate"))
     total = sum(v for k, v in stages.items() if k != "data")
     print(json.dumps({
-        "bench": "report", "rows": len(frame), "findings": len(result.findings),
+        "benchmark": "report", "rows": len(frame), "findings": len(result.findings),
         "stages_s": stages, "report_s": round(report_s, 3), "total_s": round(total, 3),
         "target_s": TARGET_S, "ok": total < TARGET_S,
     }))

@@ -166,6 +166,10 @@ class PublisherProcess:
         self._process.join(10)
         return dict(out)
 
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid or 0)
+
     def kill(self) -> None:
         if self._process.is_alive():
             self._process.kill()
@@ -253,6 +257,28 @@ def rss_mb(pid: int | None = None) -> tuple[float, float]:
     fields = {line.split(":")[0]: line.split()[1] for line in status.splitlines()
               if line.startswith(("VmRSS", "VmHWM"))}
     return int(fields["VmRSS"]) / 1024, int(fields["VmHWM"]) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by named processes between `start()` and `stop()`: who used the
+    machine's cores during a run (the consumer, and the publisher and servers it shares
+    them with)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._start: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) - self._start[name] for name, pid in self.pids.items()}
 
 
 def emit(result: dict[str, Any]) -> None:

@@ -1,0 +1,62 @@
+"""Every benchmark still runs and prints its one JSON line (tiny sizes: a smoke test of the
+benchmark code, not a measurement; `make bench` runs them at full size).
+
+bench_replay.py is left out here: its shortest run takes ~40 s; the spool replay itself is
+covered by tests/reliability.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).parent / "benchmarks"
+
+
+def run_benchmark(script: str, *args: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=BENCHMARKS,
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, done.stdout[-2000:]
+    result: dict[str, Any] = json.loads(lines[0])
+    return result
+
+
+def test_ingest_reports_ratios_and_the_machine_bound() -> None:
+    result = run_benchmark("bench_ingest.py", "--messages", "300", "--rounds", "1",
+                           "--plants", "10")
+    assert result["benchmark"] == "ingest"
+    for shape, per_record in (("single", 1), ("array100", 100)):
+        rows = result[shape]
+        for kind in ("bare", "collector", "naive", "store"):
+            assert rows[kind]["records_per_s"] > 0
+            assert rows[kind]["records"] % per_record == 0
+        assert rows["ratio_vs_ceiling"] == pytest.approx(
+            rows["collector"]["records_per_s"] / rows["bare"]["records_per_s"], abs=1e-3)
+        cpu = rows["collector"]["process_cpu_us_per_record"]
+        assert set(cpu) == {"publisher", "broker", "influxd", "consumer"}
+        assert cpu["consumer"] > 0  # the others may round to 0 clock ticks in so short a run
+        bound = rows["machine_bound"]
+        assert bound["max_records_per_s_paho_json_consumer"] \
+            < bound["max_records_per_s_any_consumer"]
+        assert bound["target_records_per_s"] == round(0.7 * rows["bare"]["records_per_s"])
+
+
+@pytest.mark.parametrize(("script", "args", "name"), [
+    ("bench_alert_latency.py", ("--breaches", "20", "--seconds", "6"), "alert_latency"),
+    ("bench_checks.py", ("--plants", "3", "--days", "1,2", "--baseline-plants", "1"), "checks"),
+    ("bench_memory.py", ("--plants", "20", "--messages", "500"), "memory"),
+    ("bench_simulator.py", ("--plants", "2", "--hours", "1"), "simulator.generate"),
+    ("bench_report.py", (), "report"),
+    ("bench_rules.py", (), "rules.evaluate"),
+])
+def test_benchmark_prints_its_json_line(script: str, args: tuple[str, ...], name: str) -> None:
+    result = run_benchmark(script, *args)
+    assert result["benchmark"] == name
+    assert len(result) > 2
