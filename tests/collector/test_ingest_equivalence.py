@@ -172,6 +172,7 @@ EQUIV = settings(max_examples=400, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TOPIC = "quantrac/v1/kb/kim-bai/outlet/data"
 KEYS = ["cod", "ph", "tss", "flow_out", "nh4_n", "temperature"]
+ODD_KEYS = ["cod/ph", "ph/", "/x", "Cod", "a" * 65, "a" * 64]  # the last one is valid
 
 aware_times = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2110, 1, 1),
@@ -194,7 +195,7 @@ good_number = st.one_of(st.floats(allow_nan=False, allow_infinity=False),
 bad_number = st.one_of(st.integers(min_value=-(10**400), max_value=10**400), st.booleans(),
                        st.none(), st.text(max_size=4), st.just(1e308), st.just([1.0]))
 key = st.one_of(st.sampled_from(KEYS), st.sampled_from(KEYS), st.text(max_size=6),
-                st.just("a" * 65), st.just("Cod"))
+                st.just("a" * 65), st.sampled_from(ODD_KEYS))
 values_st = st.dictionaries(key, st.one_of(good_number, good_number, good_number, bad_number),
                             max_size=6)
 status_st = st.one_of(
@@ -247,7 +248,7 @@ def test_parse_message_matches_the_reference_on_generated_records(payload: bytes
 
 @EQUIV
 @given(st.lists(st.fixed_dictionaries({"ts": good_ts, "values": st.dictionaries(
-           st.sampled_from(KEYS), good_number, min_size=1, max_size=6)},
+           st.sampled_from(KEYS * 4 + ODD_KEYS), good_number, min_size=1, max_size=6)},
            optional={"seq": st.integers(min_value=0, max_value=10**9),
                      "status": st.dictionaries(st.sampled_from(KEYS[:2]),
                                                st.sampled_from(["00", "01", "02"]))}),
@@ -287,6 +288,8 @@ LINE_CASES = [
     ("key set changes mid-run", [{"cod": 1.0, "ph": 7.0}, {"ph": 7.0, "cod": 1.0}, {"tss": 3.0}],
      [{}, {"ph": 1}, {}]),
     ("one key", [{"cod": 1e-7}, {"cod": 1e22}, {"cod": -0.0}], [{}, {}, {"cod": 1}]),
+    ("no values, only statuses", [{}, {}], [{"cod": 1}, {"cod": 2, "ph": 1}]),
+    ("many keys, unsorted", [dict.fromkeys(reversed(KEYS), 0.1)] * 3, [{}, {"ph": 2}, {}]),
 ]
 
 
