@@ -36,6 +36,8 @@ def reading_lines(readings: Iterable[Reading]) -> list[str]:
     tag prefix, sorted value keys), built at the run's second reading (a one-reading message
     would not repay it); the values are then fetched in key order by one `itemgetter` call.
     """
+    if type(readings) is list and len(readings) == 1:  # one-record message: no setup
+        return [_line(_prefix(readings[0]), readings[0])]
     lines: list[str] = []
     append = lines.append
     prefixes: dict[tuple[str, str, str], str] = {}
