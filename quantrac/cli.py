@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from alerts.errors import AlertsError
 from collector.errors import CollectorError
@@ -39,13 +40,33 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+class _SubParser(_Parser):
+    """A (sub)command parser that also takes `--debug` after the command name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="show tracebacks and debug logs")
+
+
+def _finite_float(text: str) -> float:
+    """A float flag that must be a finite number (nan/inf would make invalid JSON)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quantrac", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_SubParser)
 
     p = sub.add_parser("demo", help="the main job on the embedded default stack")
-    p.add_argument("--hours", type=float, default=6.0, help="simulated hours (default 6)")
+    p.add_argument("--hours", type=_finite_float, default=6.0, help="simulated hours (default 6)")
     p.add_argument("--scenario", default="cod-spike", help="simulator scenario(s), comma-separated")
     p.add_argument("--out", default="out", help="report folder (default ./out)")
     p.add_argument("--seed", type=int, default=7)
@@ -61,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", default="6h")
     p.add_argument("--interval", help="reading interval (default: the plant's)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--speed", type=float, help="accelerate simulated time X times")
+    mode.add_argument("--speed", type=_finite_float, help="accelerate simulated time X times")
     mode.add_argument("--backfill", action="store_true", help="publish as fast as possible")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--plants", type=int, default=1)
@@ -70,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("limits", help="effective limits after coefficients")
     p.add_argument("--regulation", required=True)
     p.add_argument("--column", required=True, choices=["A", "B"])
-    p.add_argument("--kq", type=float)
-    p.add_argument("--flow", type=float, help="discharge flow in m³/day (→ Kf)")
+    p.add_argument("--kq", type=_finite_float)
+    p.add_argument("--flow", type=_finite_float, help="discharge flow in m³/day (→ Kf)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("check", help="evaluate stored or offline data")
@@ -105,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "alerts", help="the alert book (state dir from --config or QUANTRAC_STATE_DIR)"
     )
-    asub = p.add_subparsers(dest="alerts_command", required=True, parser_class=_Parser)
+    asub = p.add_subparsers(dest="alerts_command", required=True, parser_class=_SubParser)
     a = asub.add_parser("list", help="list alerts")
     a.add_argument("--open", action="store_true", help="only open alerts")
     a.add_argument("--config")
@@ -117,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--config")
 
     p = sub.add_parser("config", help="configuration tools")
-    csub = p.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
+    csub = p.add_subparsers(dest="config_command", required=True, parser_class=_SubParser)
     c = csub.add_parser("check", help="validate a config file")
     c.add_argument("file")
     return parser

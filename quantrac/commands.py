@@ -17,6 +17,7 @@ import pandas as pd
 
 from quantrac.config import Config, ConfigError, load_config
 from quantrac.offline import read_csv
+from reports.settings import FORMATS as REPORT_FORMATS
 from rules.permit import Plant, parse_duration
 from rules.results import CheckResult
 
@@ -174,6 +175,10 @@ def run_report(args: argparse.Namespace) -> int:
     start, end = resolve_period(args, config, [plant])
     if args.format:
         formats = [f.strip() for f in args.format.split(",") if f.strip()]
+        unknown = [f for f in formats if f not in REPORT_FORMATS]
+        if unknown or not formats:
+            raise ConfigError(f"--format: unknown report format(s) {unknown or args.format!r} "
+                              f"(use {','.join(REPORT_FORMATS)})")
     else:
         formats = list(config.reports.formats)
     paths = write_plant_report(config, plant, start, end, args.csv, formats,
@@ -189,6 +194,8 @@ def run_export(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
     plant = config.plant(args.plant)
     start, end = parse_iso(args.start, "--from"), parse_iso(args.end, "--to")
+    if end <= start:
+        raise ConfigError("--to must be after --from")
     frame = load_frame(config, plant, start, end, args.csv)
     progress = _progress_bar("export") if sys.stderr.isatty() or os.environ.get("CI") else None
     paths = export_circular10(frame, plant, start, end, Path(args.out), config.reports.circular10,
@@ -246,7 +253,7 @@ def run_alerts(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     from simulator.errors import SimulatorError
-    from simulator.run import SimulateOptions, run_simulation
+    from simulator.run import SimulateOptions, plan_simulation, run_simulation
 
     config = load_config(Path(args.config))
     plants = select_plants(config, args.plant)
@@ -264,6 +271,7 @@ def run_simulate(args: argparse.Namespace) -> int:
             duration=duration, interval=interval, speed=args.speed, backfill=args.backfill,
             seed=args.seed, plants=args.plants, truth=Path(args.truth) if args.truth else None,
         )
+        plan_simulation(plants, options)  # flags that cannot make a run (scenario too long)
     except SimulatorError as exc:  # bad flags (unknown scenario, bad speed): usage, exit 2
         raise ConfigError(str(exc)) from exc
     summary = run_simulation(plants, config.mqtt, options,
