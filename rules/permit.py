@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -25,9 +33,28 @@ def parse_duration(text: str) -> timedelta:
 class RangeLimit(BaseModel):
     """A two-sided permit limit (pH)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    min: float | None = None
-    max: float | None = None
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    min: float | None = Field(default=None, ge=0)
+    max: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeLimit:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+def _limit_form(value: object) -> str:
+    return "range" if isinstance(value, dict | RangeLimit) else "max"
+
+
+# A permit override: a maximum (finite, positive) or a min/max range. The discriminator makes
+# a bad value report the one form it was written in ("limits.cod.max: ..."), not both.
+PermitLimit = Annotated[
+    Annotated[float, Field(gt=0, allow_inf_nan=False), Tag("max")]
+    | Annotated[RangeLimit, Tag("range")],
+    Discriminator(_limit_form),
+]
 
 
 class ReceivingWater(BaseModel):
@@ -49,18 +76,18 @@ class PermitChange(BaseModel):
     Fields left out keep their earlier value; `limits` are merged over the earlier overrides.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     effective: date
     regulation: str | None = None
     column: Literal["A", "B", "C"] | None = None
     kq: float | None = Field(default=None, gt=0)
-    limits: dict[str, float | RangeLimit] = Field(default_factory=dict)
+    limits: dict[str, PermitLimit] = Field(default_factory=dict)
 
 
 class Plant(BaseModel):
     """One plant: identity, permit terms and monitored stations/parameters."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=ID_RE)
     cluster: str = Field(pattern=ID_RE)
@@ -73,7 +100,7 @@ class Plant(BaseModel):
     kq: float | None = Field(default=None, gt=0)  # wins over receiving_water when both given
     interval: str = "5m"
     stations: dict[str, list[str]]
-    limits: dict[str, float | RangeLimit] = Field(default_factory=dict)
+    limits: dict[str, PermitLimit] = Field(default_factory=dict)
     receiving_water: ReceivingWater | None = None
     permit_changes: tuple[PermitChange, ...] = ()
 

@@ -106,3 +106,40 @@ def test_offline_csv_time_errors_name_the_time_column(
     assert (code, len(err)) == (2, 1)
     assert "line 2: time '2026-10-05T00:00:00' has no UTC offset" in err[0]
     assert "'ts'" not in err[0]
+
+
+@pytest.mark.parametrize("line, field", [
+    ("kq = inf", "plants[0].kq: Input should be a finite number"),
+    ("design_flow_m3_day = nan", "plants[0].design_flow_m3_day: Input should be a finite number"),
+    ("[plants.limits]\ncod = -100", "plants[0].limits.cod.max: Input should be greater than 0"),
+    ("[plants.limits]\ncod = nan", "plants[0].limits.cod.max: Input should be a finite number"),
+    ("[plants.limits]\ncod = inf", "plants[0].limits.cod.max: Input should be a finite number"),
+    ("[plants.limits]\nph = {min = 9, max = 6}", "plants[0].limits.ph.range: Value error, min 9.0"),
+])
+def test_config_check_rejects_unusable_permit_numbers(
+    line: str, field: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = CONFIG.format(state=tmp_path / "state")
+    key = line.split(" =")[0]
+    if key in ("kq", "design_flow_m3_day"):
+        text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(f"{key} ="))
+        text = text.replace("[plants.stations]", f"{line}\n[plants.stations]")
+    else:
+        text += line + "\n"
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    code, _, err = run(capsys, "config", "check", str(path))
+    assert (code, len(err)) == (2, 1), err
+    assert field in err[0]
+    assert "(and" not in err[0]  # one form of the limit reported, not both
+
+
+def test_config_check_accepts_permit_maxima_and_ranges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text(CONFIG.format(state=tmp_path / "state")
+                    + "[plants.limits]\ncod = 100\ntss = 80.5\nph = {min = 6, max = 8.5}\n")
+    code, out, err = run(capsys, "config", "check", str(path))
+    assert (code, err) == (0, [])
+    assert "ok" in out
