@@ -79,6 +79,8 @@ def resolve_period(
 ) -> tuple[datetime, datetime]:
     """--from/--to, --month (plant-local), or the span of the CSV file."""
     month = getattr(args, "month", None)
+    if month and (args.start or args.end):
+        raise ConfigError("give either --month or --from/--to, not both")
     if month:
         try:
             first = datetime.strptime(month, "%Y-%m").replace(tzinfo=plants[0].zone)

@@ -86,6 +86,9 @@ def test_debug_is_accepted_by_every_subcommand(
       "--format", "circular10", "--out", "{out}"], "--to must be after --from"),
     (["simulate", "--config", "{config}", "--scenario", "cod-spike", "--duration", "10m",
       "--backfill"], "needs at least one full hour"),
+    (["report", "--config", "{config}", "--plant", "kim-bai", "--month", "2026-10",
+      "--from", "2026-10-01T00:00:00+07:00", "--to", "2026-10-02T00:00:00+07:00",
+      "--out", "{out}"], "give either --month or --from/--to, not both"),
 ])
 def test_bad_usage_exits_2_before_any_network_call(
     argv: list[str], needle: str, config: Path, tmp_path: Path,
