@@ -21,11 +21,12 @@ import pandas as pd
 
 from collector.service import Collector
 from collector.store import InfluxV1Store
-from quantrac.config import Config, parse_config
+from quantrac.config import Config, ConfigError, parse_config
 from quantrac.reporting import write_plant_report
 from quantrac.stack import LocalStack, terminate_on_sigterm
 from rules.permit import Plant
-from simulator.run import SimulateOptions, run_simulation
+from simulator.errors import SimulatorError
+from simulator.run import SimulateOptions, plan_simulation, run_simulation
 
 # The Kim Bai plant as its permit describes it (SPEC config example).
 KIM_BAI: dict[str, Any] = {
@@ -115,9 +116,20 @@ def hourly_means(frame: pd.DataFrame, plant: Plant) -> pd.DataFrame:
 def run(hours: float, scenario: str, out: Path, seed: int) -> int:
     began = time.monotonic()
     say = lambda text: print(text, flush=True)  # noqa: E731
+    if not hours > 0:
+        raise ConfigError(f"--hours must be positive, got {hours:g}")
     duration = timedelta(hours=hours)
     seconds = float(os.environ.get("QUANTRAC_DEMO_SECONDS", TARGET_SECONDS))
     speed = max(1.0, duration.total_seconds() / seconds)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = now - duration
+    start -= timedelta(minutes=start.minute % 5)
+    try:  # bad flags are usage errors (exit 2), found before any server starts
+        options = SimulateOptions(scenario=scenario, start=start, duration=duration,
+                                  speed=speed, seed=seed)
+        plan_simulation([Plant.model_validate(KIM_BAI)], options)
+    except SimulatorError as exc:
+        raise ConfigError(str(exc)) from exc
     # Skipped overlapping check runs are expected at 500x time; keep the terminal for alerts.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     with terminate_on_sigterm(), tempfile.TemporaryDirectory(prefix="quantrac-demo-") as tmp, \
@@ -126,17 +138,12 @@ def run(hours: float, scenario: str, out: Path, seed: int) -> int:
         stack.create_database("quantrac")
         config = demo_config(stack, Path(tmp) / "state")
         plant = config.plants[0]
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
-        start = now - duration
-        start -= timedelta(minutes=start.minute % 5)
         clock = SimulatedClock(start, speed)
         collector = Collector(
             config.mqtt, config.influx, config.state, config.plants, config.checks,
             config.alerts, check_every=timedelta(seconds=5), lang="en", clock=clock,
         )
         collector.start()
-        options = SimulateOptions(scenario=scenario, start=start, duration=duration,
-                                  speed=speed, seed=seed)
         say(f"simulating {hours:g} h of {plant.name} ({scenario}) at {speed:.0f}x; "
             "live alerts below")
         stop = threading.Event()
