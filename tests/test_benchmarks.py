@@ -55,6 +55,7 @@ def test_ingest_reports_ratios_and_the_machine_bound() -> None:
     ("bench_simulator.py", ("--plants", "2", "--hours", "1"), "simulator.generate"),
     ("bench_report.py", (), "report"),
     ("bench_rules.py", (), "rules.evaluate"),
+    ("bench_scaleout.py", ("--messages", "100", "--rounds", "1", "--plants", "10"), "scaleout"),
 ])
 def test_benchmark_prints_its_json_line(script: str, args: tuple[str, ...], name: str) -> None:
     result = run_benchmark(script, *args)
