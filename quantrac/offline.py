@@ -72,7 +72,8 @@ def _parse_row(
     try:
         ts = parse_time(cells["time"])
     except PayloadError as exc:  # worded for the wire ('ts'); the CSV column is `time`
-        raise CsvError(f"{where}: {str(exc).replace(chr(39) + 'ts' + chr(39), 'time')}") from exc
+        reason = str(exc).replace("'ts'", "time")
+        raise CsvError(f"{where}: {reason}") from exc
     for tag in ("plant", "station"):
         if not ID_PATTERN.fullmatch(cells[tag]):
             raise CsvError(f"{where}: bad {tag} id {cells[tag][:40]!r}")
