@@ -9,21 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.payload import Reading
 from collector.schedule import hour_floor
 from collector.service import INLINE_KINDS, Collector, _LimitCache, readings_frame
-from rules import bases, quality
-from rules.bases import Context
 from rules.findings import Finding
-from rules.limits import EffectiveLimits, single_schedule
 from rules.permit import Plant
-from rules.series import extract, plant_rows, station_rows
 from rules.settings import CheckSettings
-from rules.treatment import bypass_findings
+from tests.rules.inline_reference import reference_findings
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 KEYS = ("cod", "ph", "tss", "flow_in", "flow_out", "flow_bypass", "temperature", "nh4")
@@ -80,33 +75,6 @@ def collector(checks: CheckSettings, now: datetime) -> Any:
     c.book = Book()
     c.alerts = Alerts()
     return c
-
-
-def reference_findings(
-    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, limits: EffectiveLimits
-) -> list[Finding]:
-    """instantaneous_findings before the pre-filter: every series of the frame fully checked."""
-    stations = station_rows(plant_rows(frame, plant.id))
-    if not stations:
-        return []
-    ctx = Context(plant=plant.id, zone=plant.zone, interval=plant.interval_delta,
-                  settings=settings, schedule=single_schedule(limits))
-    findings: list[Finding] = []
-    for station, rows in stations.items():
-        for key in plant.stations.get(station, ()):
-            if key not in rows.columns:
-                continue
-            series = extract(rows, station, key, settings)
-            if len(series.times) == 0:
-                continue
-            findings += quality.faults(plant.id, ctx.zone, ctx.interval, series, settings)
-            if key == "flow_bypass":
-                findings += bypass_findings(ctx, series)
-            if ("instantaneous" in settings.alert_bases
-                    and station in settings.compliance_stations and key in limits.limits):
-                findings += bases.instantaneous(ctx, series)
-    findings.sort(key=lambda f: (f.start, f.station, f.parameter, f.kind, f.basis))
-    return findings
 
 
 def reference_on_durable(self: Any, readings: list[Reading]) -> None:

@@ -11,15 +11,11 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules import bases, quality
-from rules.bases import Context
 from rules.evaluate import instantaneous_findings
-from rules.findings import Finding
-from rules.limits import EffectiveLimits, plant_limits, single_schedule
+from rules.limits import plant_limits
 from rules.permit import Plant
-from rules.series import extract, plant_rows, station_rows
 from rules.settings import CheckSettings
-from rules.treatment import bypass_findings
+from tests.rules.inline_reference import reference_findings
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 KEYS = ("cod", "ph", "tss", "flow_in", "flow_out", "flow_bypass", "temperature")
@@ -46,33 +42,6 @@ SETTINGS = (
                   compliance_stations=("outlet", "inlet")),
     CheckSettings(stuck_readings=4, stuck_exempt=("cod",), alert_bases=()),
 )
-
-
-def reference(
-    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, limits: EffectiveLimits
-) -> list[Finding]:
-    """instantaneous_findings as it was before the pre-filter: every series fully checked."""
-    stations = station_rows(plant_rows(frame, plant.id))
-    if not stations:
-        return []
-    ctx = Context(plant=plant.id, zone=plant.zone, interval=plant.interval_delta,
-                  settings=settings, schedule=single_schedule(limits))
-    findings: list[Finding] = []
-    for station, rows in stations.items():
-        for key in plant.stations.get(station, ()):
-            if key not in rows.columns:
-                continue
-            series = extract(rows, station, key, settings)
-            if len(series.times) == 0:
-                continue
-            findings += quality.faults(plant.id, ctx.zone, ctx.interval, series, settings)
-            if key == "flow_bypass":
-                findings += bypass_findings(ctx, series)
-            if ("instantaneous" in settings.alert_bases
-                    and station in settings.compliance_stations and key in limits.limits):
-                findings += bases.instantaneous(ctx, series)
-    findings.sort(key=lambda f: (f.start, f.station, f.parameter, f.kind, f.basis))
-    return findings
 
 
 Row = tuple[str, str, int, list[float], list[int]]
@@ -120,7 +89,7 @@ def test_same_findings_as_the_full_checks(
     limits = plant_limits(PLANT, T0.date())
     checks = SETTINGS[which]
     assert instantaneous_findings(frame, PLANT, checks, limits) == \
-        reference(frame, PLANT, checks, limits)
+        reference_findings(frame, PLANT, checks, limits)
 
 
 def test_the_random_frames_reach_every_kind() -> None:
@@ -139,7 +108,7 @@ def test_the_random_frames_reach_every_kind() -> None:
     assert ("outlet", "tss", "sensor_fault") in kinds  # stuck 50
     assert ("outlet", "temperature", "sensor_fault") in kinds  # impossible
     assert ("bypass", "flow_bypass", "sensor_fault") in kinds  # status 02
-    assert found == reference(frame, PLANT, SETTINGS[1], plant_limits(PLANT, T0.date()))
+    assert found == reference_findings(frame, PLANT, SETTINGS[1], plant_limits(PLANT, T0.date()))
 
 
 def test_a_lone_jump_or_stuck_run_is_not_filtered_out() -> None:
