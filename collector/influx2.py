@@ -1,6 +1,6 @@
 """InfluxDB 2.x / Cloud store through influxdb-client (org, bucket, token).
 
-Same interface as the v1 store in `collector.store` and the same points, because both take
+Same interface as the v1 store in `collector.influx1` and the same points, because both take
 their line protocol from `collector.lineprotocol`. Writes are synchronous (the collector acks
 MQTT only after a durable write) and split into `batch_size` requests, each retried a few
 times on transient failures; a redelivered point overwrites itself, so a retry is harmless.
@@ -29,6 +29,7 @@ from collector.errors import StoreError
 from collector.lineprotocol import MEASUREMENT, reading_lines
 from collector.payload import ID_PATTERN, Reading
 from collector.settings import InfluxSettings
+from rules.frame import STATUS_SUFFIX, build_frame
 
 TOKEN_ENV = "QUANTRAC_INFLUX_TOKEN"
 # Status codes after which the same request may succeed later (overload, restarts).
@@ -37,7 +38,6 @@ _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _META_COLUMNS = frozenset(
     {"result", "table", "_time", "_start", "_stop", "_measurement", "cluster", "plant", "station"}
 )
-_STATUS_SUFFIX = "_status"
 
 
 def resolve_token(settings: InfluxSettings, environ: Mapping[str, str] | None = None) -> str:
@@ -217,26 +217,16 @@ def _flux_time(value: datetime) -> str:
 def _readings_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Pivoted Flux rows -> the readings frame: a float column and an int status per key."""
     rows = list(rows)
-    keys: set[str] = set()
+    fields: set[str] = set()
     for row in rows:
-        for column in row:
-            if column not in _META_COLUMNS:
-                keys.add(column.removesuffix(_STATUS_SUFFIX))
-    ordered = sorted(keys)
-    data: dict[str, Any] = {
-        "time": pd.to_datetime([row["_time"] for row in rows], utc=True).astype(
-            "datetime64[ns, UTC]"
-        ),
-        "plant": [str(row["plant"]) for row in rows],
-        "station": [str(row["station"]) for row in rows],
-    }
-    for key in ordered:
-        data[key] = np.array([_float_or_nan(row.get(key)) for row in rows], dtype=np.float64)
-    for key in ordered:
-        status = [int(row.get(key + _STATUS_SUFFIX) or 0) for row in rows]
-        data[key + _STATUS_SUFFIX] = np.array(status, dtype=np.int64)
-    frame = pd.DataFrame(data)
-    return frame.sort_values(["time", "station"], kind="stable").reset_index(drop=True)
+        fields.update(column for column in row if column not in _META_COLUMNS)
+    values = {key: np.array([_float_or_nan(row.get(key)) for row in rows], dtype=np.float64)
+              for key in fields if not key.endswith(STATUS_SUFFIX)}
+    status = {key.removesuffix(STATUS_SUFFIX): np.array([int(row.get(key) or 0) for row in rows],
+                                                        dtype=np.int64)
+              for key in fields if key.endswith(STATUS_SUFFIX)}
+    return build_frame([row["_time"] for row in rows], [str(row["plant"]) for row in rows],
+                       [str(row["station"]) for row in rows], values, status)
 
 
 def _float_or_nan(value: Any) -> float:

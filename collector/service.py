@@ -24,6 +24,7 @@ from alerts.settings import AlertSettings
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, PayloadError, StoreError
 from collector.health import HealthServer
+from collector.influx1 import InfluxV1Store
 from collector.intake import Intake
 from collector.metrics import render_metric
 from collector.mqtt import Message, MqttConnection, shared
@@ -33,7 +34,7 @@ from collector.schedule import CheckBook, CheckScheduler, PeriodHook, hour_floor
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
-from collector.store import InfluxV1Store, open_store
+from collector.store import open_store
 from rules.evaluate import instantaneous_series_findings
 from rules.findings import Finding
 from rules.limits import EffectiveLimits, plant_limits

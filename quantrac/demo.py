@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from collector.influx1 import InfluxV1Store
 from collector.service import Collector
-from collector.store import InfluxV1Store
 from quantrac.config import Config, ConfigError, parse_config
 from quantrac.reporting import write_plant_report
 from quantrac.stack import LocalStack, terminate_on_sigterm

@@ -10,8 +10,7 @@ import pandas as pd
 
 from collector.errors import PayloadError
 from collector.payload import ID_PATTERN, KEY_PATTERN, STATUS_CODES, parse_time
-
-STATUS_SUFFIX = "_status"
+from rules.frame import STATUS_SUFFIX, build_frame, is_status_column
 
 
 class CsvError(Exception):
@@ -41,7 +40,7 @@ def read_csv(path: Path) -> pd.DataFrame:
                 rows.append(_parse_row(path, line_no, header, row, keys, status_cols))
         except (csv.Error, UnicodeDecodeError) as exc:
             raise CsvError(f"{path}: line {reader.line_num}: {exc}") from exc
-    return _to_frame(rows, keys)
+    return _to_frame(rows, keys, status_cols)
 
 
 def _check_header(path: Path, header: list[str]) -> tuple[list[str], list[str]]:
@@ -50,8 +49,8 @@ def _check_header(path: Path, header: list[str]) -> tuple[list[str], list[str]]:
         raise CsvError(f"{path}: header must start with time,plant,station")
     if len(set(names)) != len(names):
         raise CsvError(f"{path}: duplicate column in header")
-    keys = [n for n in names[3:] if not n.endswith(STATUS_SUFFIX)]
-    status_cols = [n for n in names[3:] if n.endswith(STATUS_SUFFIX)]
+    keys = [n for n in names[3:] if not is_status_column(n)]
+    status_cols = [n for n in names[3:] if is_status_column(n)]
     for name in keys:
         if not KEY_PATTERN.fullmatch(name):
             raise CsvError(f"{path}: bad parameter column {name[:40]!r}")
@@ -98,14 +97,13 @@ def _parse_row(
     return parsed
 
 
-def _to_frame(rows: list[dict[str, object]], keys: list[str]) -> pd.DataFrame:
-    columns = ["time", "plant", "station", *keys, *(f"{k}{STATUS_SUFFIX}" for k in keys)]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    for key in keys:
-        frame[key] = frame[key].astype("float64")
-        status = f"{key}{STATUS_SUFFIX}"
-        frame[status] = frame[status].fillna(0).astype("int64")
-    frame["plant"] = frame["plant"].astype(str)
-    frame["station"] = frame["station"].astype(str)
-    return frame.sort_values("time", kind="stable").reset_index(drop=True)
+def _to_frame(
+    rows: list[dict[str, object]], keys: list[str], status_cols: list[str]
+) -> pd.DataFrame:
+    return build_frame(
+        [row["time"] for row in rows],
+        [row["plant"] for row in rows],
+        [row["station"] for row in rows],
+        {key: [row[key] for row in rows] for key in keys},
+        {col.removesuffix(STATUS_SUFFIX): [row[col] for row in rows] for col in status_cols},
+    )

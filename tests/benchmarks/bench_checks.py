@@ -22,9 +22,9 @@ from typing import Any
 
 from common import bench_config, emit, short_id
 
+from collector.influx1 import InfluxV1Store
 from collector.schedule import CheckBook, CheckScheduler
 from collector.settings import InfluxSettings
-from collector.store import InfluxV1Store
 from quantrac.stack import LocalStack
 
 STEP = timedelta(minutes=5)

@@ -210,9 +210,9 @@ class NaiveConsumer:
     def __init__(self, host: str, port: int, topic: str, influx_url: str, database: str) -> None:
         import paho.mqtt.client as mqtt
 
+        from collector.influx1 import InfluxV1Store
         from collector.lineprotocol import reading_lines
         from collector.settings import InfluxSettings
-        from collector.store import InfluxV1Store
 
         self.records = 0
         self._store = InfluxV1Store(InfluxSettings(url=influx_url, database=database))

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from collector.deadletter import DeadLetterStore
 from collector.errors import PayloadError
+from collector.influx1 import InfluxV1Store
 from collector.intake import Intake
 from collector.mqtt import MqttConnection
 from collector.payload import (
@@ -30,7 +31,6 @@ from collector.payload import (
 )
 from collector.settings import InfluxSettings, MqttSettings
 from collector.spool import Spool
-from collector.store import InfluxV1Store
 from quantrac.offline import CsvError, read_csv
 from quantrac.stack import LocalStack
 from tests.conftest import Publisher, wait_for

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
 from collector.errors import StoreError
@@ -37,6 +38,7 @@ from collector.influx2 import InfluxV2Store, build_query, resolve_token
 from collector.lineprotocol import point_line, reading_lines
 from collector.payload import Reading
 from collector.settings import InfluxSettings
+from collector.store import MemoryStore
 
 TOKEN = "s3cret-token-value"
 ORG = "quantrac"
@@ -408,6 +410,9 @@ def test_read_frame_returns_the_readings_frame(fake: FakeInflux2) -> None:
     assert rows[2][:3] == (T0 + timedelta(minutes=5), "outlet", 50.0) and rows[2][4] == 0
     assert len(rows) == 3
     assert set(frame["plant"]) == {"kim-bai"}
+    # The same frame as every other source gives for these readings.
+    expected = MemoryStore(readings).read_frame("kim-bai", T0, T0 + timedelta(hours=1))
+    pd.testing.assert_frame_equal(frame, expected)
 
 
 def test_read_frame_empty_window_has_the_frame_columns(fake: FakeInflux2) -> None:

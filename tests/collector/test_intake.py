@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from collector.deadletter import DeadLetterStore
+from collector.influx1 import InfluxV1Store
 from collector.intake import Intake
 from collector.mqtt import MqttConnection
 from collector.payload import encode_message, encode_record
 from collector.settings import InfluxSettings, MqttSettings
 from collector.spool import Spool
-from collector.store import InfluxV1Store
 from quantrac.stack import free_port
 from tests.conftest import wait_for
 

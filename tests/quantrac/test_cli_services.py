@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.influx1 import InfluxV1Store
 from collector.settings import InfluxSettings
-from collector.store import InfluxV1Store
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from collector.influx1 import InfluxV1Store
 from collector.payload import Reading
-from collector.store import InfluxV1Store
 from quantrac.config import parse_config
 from quantrac.offline import read_csv
 from quantrac.reporting import scheduled_report

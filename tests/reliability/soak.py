@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from collector.influx1 import InfluxV1Store
 from collector.payload import parse_message
-from collector.store import InfluxV1Store
 from quantrac.stack import LocalStack, free_port
 from simulator.run import SimulateOptions, generate
 from tests.conftest import wait_for

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from collector.influx1 import InfluxV1Store
 from collector.payload import encode_message, encode_record
-from collector.store import InfluxV1Store
 from tests.conftest import Subscriber, wait_for
 from tests.reliability.rig import (
     RobustPublisher,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from collector.payload import parse_message
-from collector.service import readings_frame
+from collector.store import frame_of
 from reports.model import Report, build_report
 from reports.tables import render_table
 from rules.evaluate import evaluate
@@ -38,7 +38,7 @@ def month():
     truth = {e.kind: e for e in plan_simulation([plant], OPTIONS).episodes}
     readings = [r for m in generate([plant], OPTIONS) if m.kind != "malformed"
                 for r in parse_message(m.topic, m.payload)]
-    frame = readings_frame(readings).drop_duplicates(["time", "station"])
+    frame = frame_of(readings).drop_duplicates(["time", "station"])
     result = evaluate(frame, plant, CheckSettings(), START, END, now=END)
     limits = plant_limits(plant, START.date())
     report = build_report(frame, plant, result, limits, START, END, lang="vi",
