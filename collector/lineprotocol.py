@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, KeysView, Mapping
 from operator import itemgetter
 
 from collector.payload import Reading
+from rules.frame import STATUS_SUFFIX
 
 MEASUREMENT = "reading"
 ALERT_MEASUREMENT = "alert"
@@ -58,7 +59,8 @@ def reading_lines(readings: Iterable[Reading]) -> list[str]:
             last_station, last_keys = station, keys
             fields = [f"{key}={float(value)!r}" for key, value in sorted(values.items())]
             if reading.status:
-                fields += [f"{key}_status={code}i" for key, code in sorted(reading.status.items())]
+                fields += [f"{key}{STATUS_SUFFIX}={code}i"
+                           for key, code in sorted(reading.status.items())]
             ts = reading.ts
             ns = int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
             append(f"{prefix}{','.join(fields)} {ns}")
@@ -75,7 +77,8 @@ def reading_lines(readings: Iterable[Reading]) -> list[str]:
         status = reading.status
         tail = ""
         if status:
-            tail = ",".join([f"{key}_status={code}i" for key, code in sorted(status.items())])
+            tail = ",".join([f"{key}{STATUS_SUFFIX}={code}i"
+                             for key, code in sorted(status.items())])
             if has_values:
                 tail = "," + tail
         ts = reading.ts
@@ -113,7 +116,7 @@ def _prefix(reading: Reading) -> str:
 def _line(prefix: str, reading: Reading) -> str:
     fields = [f"{key}={float(value)!r}" for key, value in sorted(reading.values.items())]
     if reading.status:
-        fields += [f"{key}_status={code}i" for key, code in sorted(reading.status.items())]
+        fields += [f"{key}{STATUS_SUFFIX}={code}i" for key, code in sorted(reading.status.items())]
     ns = int(reading.ts.timestamp()) * 1_000_000_000 + reading.ts.microsecond * 1000
     return f"{prefix}{','.join(fields)} {ns}"
 

@@ -24,6 +24,7 @@ from collector.service import Collector
 from quantrac.config import Config, ConfigError, parse_config
 from quantrac.reporting import write_plant_report
 from quantrac.stack import LocalStack, terminate_on_sigterm
+from rules.frame import status_column
 from rules.permit import Plant
 from simulator.errors import SimulatorError
 from simulator.run import SimulateOptions, plan_simulation, run_simulation
@@ -104,7 +105,7 @@ def hourly_means(frame: pd.DataFrame, plant: Plant) -> pd.DataFrame:
         for key in keys:
             if key in local.columns:
                 # Every frame carries <key>_status (docs/architecture.md).
-                valid = local[key].where(local[f"{key}_status"] == 0)
+                valid = local[key].where(local[status_column(key)] == 0)
                 cols[key] = valid.resample("1h").mean().round(3)
         table = pd.DataFrame(cols)
         table.insert(0, "station", station)

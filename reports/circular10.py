@@ -18,6 +18,7 @@ import pandas as pd
 from reports.errors import ReportsError
 from reports.filenames import check_name, safe_part
 from reports.settings import Circular10Layout
+from rules.frame import status_column
 from rules.permit import Plant
 
 STATUS_CODES = ("00", "01", "02")
@@ -34,7 +35,7 @@ def circular10_lines(
     columns = []
     for key in keys:
         values = station_frame[key].to_numpy(dtype="float64") if key in station_frame else None
-        status_col = f"{key}_status"
+        status_col = status_column(key)
         if status_col in station_frame:
             status = station_frame[status_col].fillna(0).to_numpy(dtype="int64")
         else:

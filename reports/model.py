@@ -23,6 +23,7 @@ import pandas as pd
 from reports.errors import ReportsError
 from reports.labels import Labels, format_number, format_percent, labels_for
 from rules.findings import Finding
+from rules.frame import ID_COLUMNS, status_column, value_keys
 from rules.permit import Plant
 from rules.results import CheckResult, CompletenessRow, TreatmentRow
 
@@ -30,7 +31,6 @@ NONCOMPLIANCE_KINDS = ("exceedance", "below_minimum", "bypass", "treatment_short
 LIMIT_KINDS = ("exceedance", "below_minimum")
 DATA_KINDS = ("no_data", "insufficient_data", "sensor_fault")
 PERIOD_BASES = ("month", "monthly_mean")
-_FRAME_IDS = ("time", "plant", "station")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class Report:
     data_sha256: str
     data_rows: int
     discharge_stations: tuple[str, ...]
-    # the plant's readings in the period (time-sorted) and their canonical CSV bytes
+    # the plant's readings in the period (readings frame order) and their canonical CSV bytes
     readings: pd.DataFrame = field(repr=False, compare=False)
     data_csv: bytes = field(repr=False, compare=False)
 
@@ -212,8 +212,8 @@ def canonical_csv(frame: pd.DataFrame) -> bytes:
     `YYYY-MM-DDTHH:MM:SSZ`; values as the shortest decimal that round-trips the float (Python
     `repr`), empty when missing; statuses as integers 0/1/2; UTF-8, `\\n` line ends, no quoting.
     """
-    keys = sorted(_value_keys(frame))
-    columns = [*_FRAME_IDS, *keys, *(f"{k}_status" for k in keys)]
+    keys = sorted(value_keys(frame))
+    columns = [*ID_COLUMNS, *keys, *(status_column(k) for k in keys)]
     if frame.empty:
         return (",".join(columns) + "\n").encode("utf-8")
     data = frame.sort_values(["time", "station"], kind="stable")
@@ -227,7 +227,7 @@ def canonical_csv(frame: pd.DataFrame) -> bytes:
     for key in keys:
         out[key] = [_decimal(v) for v in data[key].to_numpy(dtype="float64")]
     for key in keys:
-        name = f"{key}_status"
+        name = status_column(key)
         if name in data.columns:
             out[name] = data[name].fillna(0).astype("int64").to_numpy()
         else:
@@ -239,14 +239,6 @@ def canonical_csv(frame: pd.DataFrame) -> bytes:
 
 def _decimal(value: float) -> str:
     return "" if math.isnan(value) else repr(float(value))
-
-
-def _value_keys(frame: pd.DataFrame) -> list[str]:
-    return [
-        str(c)
-        for c in frame.columns
-        if c not in _FRAME_IDS and not str(c).endswith("_status")
-    ]
 
 
 def normalize_limits(
@@ -396,14 +388,15 @@ def build_report(
 
 
 def _select(frame: pd.DataFrame, plant_id: str, start: datetime, end: datetime) -> pd.DataFrame:
-    missing = [c for c in _FRAME_IDS if c not in frame.columns]
+    missing = [c for c in ID_COLUMNS if c not in frame.columns]
     if missing:
         raise ReportsError(f"readings frame lacks column(s) {missing}")
     if frame.empty:
         return frame.copy()
     times = frame["time"]
     mask = (frame["plant"] == plant_id) & (times >= start) & (times < end)
-    return frame.loc[mask].sort_values(["time", "station"], kind="stable").reset_index(drop=True)
+    # A readings frame is already in (time, plant, station) order (rules.frame).
+    return frame.loc[mask].reset_index(drop=True)
 
 
 def _treatment(
@@ -440,7 +433,8 @@ def _valid_values(readings: pd.DataFrame, station: str, key: str) -> pd.DataFram
         return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"),
                              "value": pd.Series([], dtype="float64")})
     sub = readings.loc[readings["station"] == station]
-    status = sub[f"{key}_status"] if f"{key}_status" in sub.columns else 0
+    name = status_column(key)
+    status = sub[name] if name in sub.columns else 0
     ok = sub[key].notna() & (status == 0)
     return pd.DataFrame({"time": sub.loc[ok, "time"], "value": sub.loc[ok, key].astype(float)})
 
@@ -473,8 +467,9 @@ def _summarize(
     valid = _valid_values(readings, station, key)
     values = valid["value"]
     calibrating = error = 0
-    if not readings.empty and f"{key}_status" in readings.columns:
-        status = readings.loc[readings["station"] == station, f"{key}_status"]
+    name = status_column(key)
+    if not readings.empty and name in readings.columns:
+        status = readings.loc[readings["station"] == station, name]
         calibrating = int((status == 1).sum())
         error = int((status == 2).sum())
     mine = [f for f in findings

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rules.errors import RulesError
+from rules.frame import status_column
 from rules.settings import CheckSettings
 
 NS = 1_000_000_000
@@ -87,7 +88,7 @@ def extract(
         return Series(station, key, empty.astype(np.int64), empty, empty.astype(np.int64),
                       empty.astype(bool))
     values = rows[key].to_numpy(dtype=np.float64, na_value=np.nan)
-    status_col = f"{key}_status"
+    status_col = status_column(key)
     if status_col in rows.columns:
         status = rows[status_col].to_numpy(dtype=np.float64, na_value=0.0).astype(np.int64)
     else:

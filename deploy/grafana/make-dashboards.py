@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from quantrac.config import ConfigError, load_config  # noqa: E402
+from rules.frame import STATUS_SUFFIX  # noqa: E402
 from rules.limits import Limit, plant_limits  # noqa: E402
 from rules.permit import Plant  # noqa: E402
 
@@ -101,7 +102,7 @@ def alerts_query(plant: Plant, count: bool) -> str:
 
 
 def completeness_query(plant: Plant, expected_per_hour: float) -> str:
-    return base_filter(plant, " and r._field !~ /_status$/") + (
+    return base_filter(plant, f" and r._field !~ /{STATUS_SUFFIX}$/") + (
         "  |> aggregateWindow(every: 1h, fn: count, createEmpty: true)\n"
         f"  |> map(fn: (r) => ({{r with _value: float(v: r._value) / {expected_per_hour!r}"
         " * 100.0}))\n"
