@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -60,3 +61,48 @@ def render_metric(
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
     lines += [f"{name}{_label_text(labels)} {value:g}" for labels, value in samples]
     return lines
+
+
+class IntakeCounters(Protocol):
+    """The intake counters the exposition shows (`collector.intake.IntakeStats`)."""
+
+    records_received: int
+    records_stored: int
+    records_spooled: int
+    dead_letters: int
+    write_seconds: Histogram
+
+
+def collector_exposition(
+    intake: IntakeCounters,
+    spool_depth: int,
+    check_seconds: Histogram,
+    alert_states: Mapping[str, int],
+    station_ages: Mapping[tuple[str, str], float],
+) -> str:
+    """The collector's /metrics page: intake counters, write and check latency, spool depth,
+    open alerts by state and seconds since each (plant, station)'s newest record."""
+    lines = [
+        *render_metric("quantrac_records_received_total", "counter",
+                       "records received over MQTT", [({}, intake.records_received)]),
+        *render_metric("quantrac_records_stored_total", "counter",
+                       "records written to InfluxDB", [({}, intake.records_stored)]),
+        *render_metric("quantrac_records_spooled_total", "counter",
+                       "records spooled to disk while InfluxDB was down",
+                       [({}, intake.records_spooled)]),
+        *render_metric("quantrac_dead_letters_total", "counter",
+                       "messages rejected to the dead-letter store", [({}, intake.dead_letters)]),
+        *intake.write_seconds.render("quantrac_write_seconds", "InfluxDB write latency"),
+        *render_metric("quantrac_spool_depth", "gauge", "records waiting in the spool",
+                       [({}, spool_depth)]),
+        *check_seconds.render("quantrac_check_seconds",
+                              "duration of a scheduled check of one plant"),
+        *render_metric("quantrac_alerts", "gauge", "open alerts by state",
+                       [({"state": k}, v) for k, v in sorted(alert_states.items())]),
+        *render_metric(
+            "quantrac_station_last_seen_seconds", "gauge",
+            "seconds since the newest record of a station",
+            [({"plant": p, "station": st}, age) for (p, st), age in sorted(station_ages.items())],
+        ),
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""The inline check of a round (Collector._on_durable, series straight from the readings)
+"""The inline check of a round (Monitor.judge_round, series straight from the readings)
 tells the alert book exactly what the frame-based check did: same findings in the same order,
 same scope and latest values, same late marks. Random rounds: statuses 01/02, absent values,
 impossible values, bypass flow, jumps, stuck runs, breaches then recoveries, several plants
@@ -12,10 +12,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collector.monitor import INLINE_KINDS, Monitor
 from collector.payload import Reading
 from collector.schedule import hour_floor
-from collector.service import INLINE_KINDS, Collector, _LimitCache, readings_frame
+from collector.store import frame_of
 from rules.findings import Finding
+from rules.limits import plant_limits
 from rules.permit import Plant
 from rules.settings import CheckSettings
 from tests.rules.inline_reference import reference_findings
@@ -64,51 +66,47 @@ class Alerts:
         self.calls.append((list(findings), set(scope), now, dict(values), bases, kinds))
 
 
-def collector(checks: CheckSettings, now: datetime) -> Any:
-    """The parts of a Collector that _on_durable uses, without servers."""
-    c: Any = Collector.__new__(Collector)
-    c.plants = {p.id: p for p in PLANTS}
-    c.checks = checks
-    c._clock = lambda: now
-    c._limits = _LimitCache()
-    c.last_seen = {}
-    c.book = Book()
-    c.alerts = Alerts()
-    return c
+def monitor(checks: CheckSettings, now: datetime) -> tuple[Monitor, Book, Alerts]:
+    book, alerts = Book(), Alerts()
+    return Monitor(PLANTS, checks, book, alerts, clock=lambda: now), book, alerts
 
 
-def reference_on_durable(self: Any, readings: list[Reading]) -> None:
-    """Collector._on_durable as it was: one readings frame per round, split by plant."""
-    now = self._clock()
+def reference_round(
+    checks: CheckSettings, now: datetime, book: Book, alerts: Alerts, readings: list[Reading]
+) -> dict[tuple[str, str], datetime]:
+    """The inline round as it was (Collector._on_durable): one readings frame per round,
+    split by plant. Returns the stations' last-seen times."""
+    plants = {p.id: p for p in PLANTS}
+    last_seen: dict[tuple[str, str], datetime] = {}
     by_plant: dict[str, list[Reading]] = {}
     for reading in readings:
         by_plant.setdefault(reading.plant, []).append(reading)
     for reading in readings:
         station = (reading.plant, reading.station)
-        if station not in self.last_seen or self.last_seen[station] < reading.ts:
-            self.last_seen[station] = reading.ts
+        if station not in last_seen or last_seen[station] < reading.ts:
+            last_seen[station] = reading.ts
     findings: list[Finding] = []
     latest: dict[tuple[str, str, str], float] = {}
     latest_at: dict[tuple[str, str, str], datetime] = {}
-    frames = {str(k): g for k, g in readings_frame(readings).groupby("plant", sort=False)}
+    frames = {str(k): g for k, g in frame_of(readings).groupby("plant", sort=False)}
     for plant_id, items in by_plant.items():
-        plant = self.plants.get(plant_id)
+        plant = plants.get(plant_id)
         if plant is None:
             continue
         earliest = min(r.ts for r in items)
         if earliest < hour_floor(now, plant):
-            self.book.mark_late(plant_id, earliest)
-        limits = self._limits.get(plant, now.astimezone(plant.zone).date())
-        findings.extend(reference_findings(frames[plant_id], plant, self.checks, limits))
+            book.mark_late(plant_id, earliest)
+        limits = plant_limits(plant, now.astimezone(plant.zone).date())
+        findings.extend(reference_findings(frames[plant_id], plant, checks, limits))
         for r in sorted(items, key=lambda r: r.ts):
             for key, value in r.values.items():
                 if key not in r.status:
                     latest[(r.plant, r.station, key)] = value
                     latest_at[(r.plant, r.station, key)] = r.ts
     if not latest and not findings:
-        return
-    self.alerts.observe(findings, list(latest), now, values=latest,
-                        bases={"instantaneous"}, kinds=INLINE_KINDS)
+        return last_seen
+    alerts.observe(findings, list(latest), now, values=latest,
+                   bases={"instantaneous"}, kinds=INLINE_KINDS)
     breached: dict[tuple[str, str, str], datetime] = {}
     for f in findings:
         series = (f.plant, f.station, f.parameter)
@@ -116,8 +114,9 @@ def reference_on_durable(self: Any, readings: list[Reading]) -> None:
     after = {series: latest[series] for series, end in breached.items()
              if series in latest and latest_at[series] > end}
     if after:
-        self.alerts.observe([], list(after), now, values=after,
-                            bases={"instantaneous"}, kinds=INLINE_KINDS)
+        alerts.observe([], list(after), now, values=after,
+                       bases={"instantaneous"}, kinds=INLINE_KINDS)
+    return last_seen
 
 
 @st.composite
@@ -150,21 +149,22 @@ def test_a_round_tells_the_alert_book_what_the_frame_check_did(
     readings: list[Reading], which: int, late: int
 ) -> None:
     now = T0 + timedelta(minutes=late)
-    new, old = collector(SETTINGS[which], now), collector(SETTINGS[which], now)
-    new._on_durable(readings)
-    reference_on_durable(old, readings)
-    assert new.alerts.calls == old.alerts.calls
-    assert new.book.late == old.book.late
-    assert new.last_seen == old.last_seen
+    new, book, alerts = monitor(SETTINGS[which], now)
+    old_book, old_alerts = Book(), Alerts()
+    new.judge_round(readings)
+    last_seen = reference_round(SETTINGS[which], now, old_book, old_alerts, readings)
+    assert alerts.calls == old_alerts.calls
+    assert book.late == old_book.late
+    assert new.last_seen() == last_seen
 
 
 def test_a_breach_then_a_recovery_in_one_round() -> None:
     """The comparison above is not vacuous: a breach, and the value after it, reach the book."""
     readings = [Reading("kb", "kb", "outlet", T0 + timedelta(minutes=5 * i),
                         {"cod": v, "ph": 7.0 + i / 10}) for i, v in enumerate((50, 200, 60))]
-    c = collector(SETTINGS[0], T0 + timedelta(minutes=20))
-    c._on_durable(list(reversed(readings)))
-    (found, scope, *_, values, _, _), (none, after, *_, again, _, _) = c.alerts.calls
+    m, _, alerts = monitor(SETTINGS[0], T0 + timedelta(minutes=20))
+    m.judge_round(list(reversed(readings)))
+    (found, scope, *_, values, _, _), (none, after, *_, again, _, _) = alerts.calls
     assert [(f.parameter, f.kind, f.value) for f in found] == [("cod", "exceedance", 200.0)]
     assert scope == {("kb", "outlet", "cod"), ("kb", "outlet", "ph")}
     assert values == {("kb", "outlet", "cod"): 60.0, ("kb", "outlet", "ph"): 7.2}
