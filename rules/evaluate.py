@@ -1,7 +1,8 @@
 """Evaluation: one plant's readings frame in, findings + treatment + completeness out.
 
-`evaluate` is the full check over a range; `instantaneous_findings` is the cheap subset run
-inline on every ingested batch. Both are pure: `now` is passed in.
+`evaluate` is the full check over a range; `instantaneous_series_findings` is the cheap subset
+run inline on every ingested batch (on series, see `collector.monitor`). Both are pure: `now`
+is passed in.
 """
 
 from __future__ import annotations
@@ -107,24 +108,12 @@ def evaluate(
     return CheckResult(findings=findings, treatment=treatment, completeness=completeness)
 
 
-def instantaneous_findings(
-    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, limits: EffectiveLimits
-) -> list[Finding]:
-    """The cheap inline check of a freshly ingested batch: every valid reading of a limited
-    compliance-station parameter against `limits`, bypass flow, and sensor faults."""
-    stations = station_rows(plant_rows(frame, plant.id))
-    return instantaneous_series_findings(
-        (extract(rows, station, key, settings)
-         for station, rows in stations.items()
-         for key in plant.stations.get(station, ()) if key in rows.columns),
-        plant, settings, limits)
-
-
 def instantaneous_series_findings(
     series: Iterable[Series], plant: Plant, settings: CheckSettings, limits: EffectiveLimits
 ) -> list[Finding]:
-    """`instantaneous_findings` on series already pulled out of the batch (see
-    `rules.series.series_of`); only series of `plant.stations` should be passed."""
+    """The cheap inline check of a freshly ingested batch, on its series (see
+    `rules.series.series_of`; only series of `plant.stations`): every valid reading of a
+    limited compliance-station parameter against `limits`, bypass flow, and sensor faults."""
     ctx: Context | None = None
     instant = "instantaneous" in settings.alert_bases
     findings: list[Finding] = []
@@ -216,4 +205,4 @@ def render_text(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["evaluate", "instantaneous_findings", "instantaneous_series_findings", "render_text"]
+__all__ = ["evaluate", "instantaneous_series_findings", "render_text"]

@@ -19,10 +19,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rules.evaluate import evaluate, instantaneous_findings
+from rules.evaluate import evaluate
 from rules.limits import plant_limits
 from rules.permit import Plant
 from rules.settings import CheckSettings
+from tests.rules.inline_reference import instantaneous_findings
 
 PLANTS = 100
 START = datetime(2026, 9, 30, 17, tzinfo=UTC)  # 2026-10-01 00:00 in Hanoi

@@ -1,6 +1,8 @@
-"""The inline check as it was before the quiet-series pre-filter and the frame-less series:
-every series of the frame fully checked. The reference the equivalence tests compare against
-(tests/rules/test_inline_equivalence.py, tests/collector/test_inline_round.py)."""
+"""The inline check on a readings frame, two ways: as it was before the quiet-series pre-filter
+and the frame-less series (every series of the frame fully checked: the reference the
+equivalence tests compare against, tests/rules/test_inline_equivalence.py and
+tests/collector/test_inline_round.py), and the pre-filtered check of
+`rules.evaluate.instantaneous_series_findings` fed from a frame (tests and bench_rules)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pandas as pd
 
 from rules import bases, quality
 from rules.bases import Context
+from rules.evaluate import instantaneous_series_findings
 from rules.findings import Finding
 from rules.limits import EffectiveLimits, single_schedule
 from rules.permit import Plant
@@ -41,3 +44,16 @@ def reference_findings(
                 findings += bases.instantaneous(ctx, series)
     findings.sort(key=lambda f: (f.start, f.station, f.parameter, f.kind, f.basis))
     return findings
+
+
+def instantaneous_findings(
+    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, limits: EffectiveLimits
+) -> list[Finding]:
+    """The inline check of a batch given as a readings frame: the series of the frame's
+    configured station/parameters through `instantaneous_series_findings`."""
+    stations = station_rows(plant_rows(frame, plant.id))
+    return instantaneous_series_findings(
+        (extract(rows, station, key, settings)
+         for station, rows in stations.items()
+         for key in plant.stations.get(station, ()) if key in rows.columns),
+        plant, settings, limits)

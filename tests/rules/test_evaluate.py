@@ -11,9 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from rules.errors import RulesError
-from rules.evaluate import evaluate, instantaneous_findings, render_text
+from rules.evaluate import evaluate, render_text
 from rules.limits import plant_limits
 from rules.settings import CheckSettings
+from tests.rules.inline_reference import instantaneous_findings
 
 DAY0 = (2026, 10, 4, 17)  # 2026-10-05 00:00 in Hanoi
 N = 288

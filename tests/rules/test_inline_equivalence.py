@@ -11,11 +11,10 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.evaluate import instantaneous_findings
 from rules.limits import plant_limits
 from rules.permit import Plant
 from rules.settings import CheckSettings
-from tests.rules.inline_reference import reference_findings
+from tests.rules.inline_reference import instantaneous_findings, reference_findings
 
 T0 = datetime(2026, 11, 1, 3, 0, tzinfo=UTC)
 KEYS = ("cod", "ph", "tss", "flow_in", "flow_out", "flow_bypass", "temperature")
