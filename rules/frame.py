@@ -77,11 +77,11 @@ def build_frame(
     }
     keys = sorted(set(values) | set(status))
     for key in keys:
-        columns[key] = _floats(key, values[key], n) if key in values \
+        columns[key] = _numbers(key, values[key], n, np.float64) if key in values \
             else np.full(n, np.nan)
     for key in keys:
         name = status_column(key)
-        columns[name] = _codes(name, status[key], n) if key in status \
+        columns[name] = _numbers(name, status[key], n, np.int64) if key in status \
             else np.zeros(n, dtype=np.int64)
     order = _canonical_order(ns, columns[PLANT], columns[STATION])
     if order is not None:
@@ -111,31 +111,19 @@ def _strings(name: str, column: Column, n: int) -> np.ndarray:
     return out
 
 
-def _floats(name: str, column: Column, n: int) -> np.ndarray:
-    if isinstance(column, np.ndarray) and column.dtype == np.float64:
+def _numbers(name: str, column: Column, n: int, dtype: type[np.generic]) -> np.ndarray:
+    """A column as float64 (NaN where no number) or as int64 codes (0 where none)."""
+    if isinstance(column, np.ndarray) and column.dtype == dtype:
         out = column
     else:
-        out = _numbers(column).to_numpy(dtype=np.float64, na_value=np.nan)
+        series = column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)
+        if not pd.api.types.is_numeric_dtype(series.dtype):
+            series = pd.to_numeric(series, errors="coerce")
+        out = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if dtype is not np.float64:
+            out = np.where(np.isnan(out), 0.0, out).astype(dtype)
     _check_length(name, out, n)
     return out
-
-
-def _codes(name: str, column: Column, n: int) -> np.ndarray:
-    if isinstance(column, np.ndarray) and column.dtype == np.int64:
-        out = column
-    else:
-        floats = _numbers(column).to_numpy(dtype=np.float64, na_value=0.0)
-        out = np.nan_to_num(floats, nan=0.0).astype(np.int64)
-    _check_length(name, out, n)
-    return out
-
-
-def _numbers(column: Column) -> pd.Series:
-    """A column as numbers; anything that is not one becomes NaN."""
-    series = column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return series
-    return pd.to_numeric(series, errors="coerce")
 
 
 def _check_length(name: str, column: np.ndarray, n: int) -> None:
