@@ -9,6 +9,7 @@ from pathlib import Path
 from collector.errors import PayloadError
 from collector.payload import parse_message
 from quantrac.config import load_config
+from rules.frame import status_column
 from simulator.run import SimulateOptions, generate
 
 config = load_config(Path("deploy/etc/quantrac/quantrac.toml"))
@@ -29,12 +30,12 @@ for message in generate([plant], options):
             row[key] = value
             keys.add(key)
             if key in reading.status:
-                row[f"{key}_status"] = f"0{reading.status[key]}"
+                row[status_column(key)] = f"0{reading.status[key]}"
 ordered = sorted(keys)
 with open("month.csv", "w", newline="") as handle:
     writer = csv.writer(handle)
-    writer.writerow(["time", "plant", "station", *ordered, *[f"{k}_status" for k in ordered]])
+    writer.writerow(["time", "plant", "station", *ordered, *map(status_column, ordered)])
     for (ts, station), row in sorted(rows.items()):
         writer.writerow([ts.isoformat(), plant.id, station, *[row.get(k, "") for k in ordered],
-                         *[row.get(f"{k}_status", "") for k in ordered]])
+                         *[row.get(status_column(k), "") for k in ordered]])
 print(f"month.csv: {len(rows)} rows")
