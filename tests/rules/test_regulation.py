@@ -99,8 +99,9 @@ def test_successor_has_dates_and_no_invented_values() -> None:
 
 def _doc(**extra: object) -> dict[str, object]:
     doc: dict[str, object] = {
-        "id": "x", "designation": "X", "title": "t", "source": "s", "effective_from": "2030-01-01", "status": "s",
-        "formula": "f", "formula_confidence": "S", "uses_coefficients": False,
+        "id": "x", "designation": "X", "title": "t", "source": "s",
+        "effective_from": "2030-01-01", "status": "s", "formula": "f",
+        "formula_confidence": "S", "uses_coefficients": False,
         "table_loaded": True, "columns": {"A": "a", "B": "b"},
     }
     doc.update(extra)
