@@ -82,13 +82,13 @@ class EffectiveLimits:
     def get(self, key: str) -> Limit | None:
         return self.limits.get(key)
 
-    def source_text(self, key: str, words: Vocabulary) -> str:
-        """Where the limit of `key` comes from, in `words`' language, with its confidence mark:
-        "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]", or "giấy phép" for the permit."""
+    def source_text(self, key: str, words: Vocabulary, *, confidence: bool = True) -> str:
+        """Where the limit of `key` comes from, in `words`' language, with its confidence mark
+        unless told not to: "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]", "giấy phép"."""
         limit = self.limits[key]
         text = words.limit_origin(limit.source, self.regulation, self.column, self.kq, self.kf,
                                   exempt=limit.exempt)
-        return f"{text} [{limit.confidence}]" if limit.confidence else text
+        return f"{text} [{limit.confidence}]" if confidence and limit.confidence else text
 
     def to_json(self) -> dict[str, Any]:
         """SPEC `limits --json` document."""
