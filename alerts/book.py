@@ -293,6 +293,20 @@ class Book:
         )
         return [_alert_from_row(row) for row in rows]
 
+    def episodes(self, plant: str, start: datetime, end: datetime) -> list[Alert]:
+        """The plant's alerts that overlap `[start, end)` (open ones included), oldest first:
+        what a compliance report of that period lists."""
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT * FROM alerts WHERE plant = ? AND started_at < ? "
+                "AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY started_at, seq",
+                (plant, format_time(end), format_time(start)),
+            )
+            .fetchall()
+        )
+        return [_alert_from_row(row) for row in rows]
+
     def get(self, ident: str) -> Alert:
         return self.find(self.connection(), ident)
 

@@ -30,6 +30,7 @@ from alerts.routing import can_escalate, targets
 from alerts.settings import AlertSettings, severity_rank
 from rules.findings import Finding
 from rules.permit import Plant
+from rules.vocabulary import LANGS
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class AlertManager:
         lang: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if lang is not None and lang not in ("vi", "en"):
+        if lang is not None and lang not in LANGS:
             raise AlertsError(f"unknown language {lang!r} (use vi or en)")
         self.settings = settings
         self._plants = {plant.id: plant for plant in plants}

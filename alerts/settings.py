@@ -14,12 +14,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from rules.findings import KINDS, SEVERITIES
+from rules.vocabulary import Lang
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-LANGS = ("vi", "en")
 EVENTS = ("fired", "upgraded", "renotify", "escalated", "resolved", "acknowledged")
-Lang = Literal["vi", "en"]
 
 
 def parse_span(text: str) -> timedelta:

@@ -23,6 +23,7 @@ from quantrac.offline import CsvError
 from quantrac.stack import StackError
 from reports.errors import ReportsError
 from rules.errors import RulesError
+from rules.vocabulary import LANGS
 from simulator.errors import SimulatorError
 
 RUNTIME_ERRORS = (
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="end")
     p.add_argument("--csv")
     p.add_argument("--format", help="comma-separated html,pdf,csv (default: [reports] formats)")
-    p.add_argument("--lang", choices=["vi", "en"], help="default: [reports] lang")
+    p.add_argument("--lang", choices=LANGS, help="default: [reports] lang")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("export", help="regulator data files")

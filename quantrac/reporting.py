@@ -4,44 +4,40 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from alerts.alert import Alert
+from alerts.book import FILENAME, Book
 from quantrac.commands import load_frame
 from quantrac.config import Config
 from reports.errors import ReportsError
-from reports.model import build_report
+from reports.model import AlertRow, build_report
 from reports.output import write_report
 from rules.evaluate import evaluate
 from rules.limits import plant_limits
 from rules.permit import Plant
 
 
-def alert_rows(
-    config: Config, plant: Plant, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    """Alert episodes of the plant that overlap the period, from the alert book (if any)."""
-    book_path = config.state.dir / "alerts.sqlite"
-    if not book_path.exists():
-        return []
-    from alerts.manager import AlertManager
+def alert_row(alert: Alert) -> AlertRow:
+    """An alert of the book as a report row (reports never import alerts)."""
+    return AlertRow(
+        id=alert.id, parameter=alert.parameter, kind=alert.kind, severity=alert.severity,
+        state=alert.state, start=alert.started_at, end=alert.resolved_at,
+        acked_by=alert.acked_by or "", acked_at=alert.acked_at, note=alert.ack_note or "",
+    )
 
-    manager = AlertManager(config.alerts, [plant], config.state.dir)
+
+def alert_rows(config: Config, plant: Plant, start: datetime, end: datetime) -> list[AlertRow]:
+    """Alert episodes of the plant that overlap the period, read from the alert book (if any)
+    without starting an alert manager."""
+    if not (config.state.dir / FILENAME).exists():
+        return []
+    book = Book(config.state.dir)
     try:
-        rows = []
-        for alert in manager.list_alerts(open_only=False):
-            if alert.plant != plant.id:
-                continue
-            doc = alert.to_json()
-            began = alert.started_at
-            ended = getattr(alert, "resolved_at", None)
-            if (began is not None and began >= end) or (ended is not None and ended < start):
-                continue
-            rows.append(doc)
-        return rows
+        return [alert_row(alert) for alert in book.episodes(plant.id, start, end)]
     finally:
-        manager.close()
+        book.release()
 
 
 def write_plant_report(

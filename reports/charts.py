@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib.dates import num2date
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter
 
 from reports.model import Report, valid_series
+from rules.vocabulary import Vocabulary
 
 _DPI = 110
 _STATUS_STYLE = {
@@ -43,21 +47,27 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _tick(words: Vocabulary, moment: datetime) -> str:
+    if moment.hour or moment.minute:
+        return f"{moment:%H:%M}"
+    return words.format_date(moment.date())
+
+
 def draw_parameter(report: Report, station: str, key: str) -> Chart:
     """A parameter's valid values over the period with its limit line(s)."""
-    words = report.labels
+    labels, words = report.labels, report.words
     figure = Figure(figsize=(8.0, 2.6))
     axes = figure.add_subplot()
     data = valid_series(report.readings, station, key)
     times = data["time"].dt.tz_convert(report.zone).dt.tz_localize(None)
     axes.plot(times.to_numpy(), data["value"].to_numpy(), color="#1f3b73", linestyle="-",
-              linewidth=0.8, label=words["chart_values"])
+              linewidth=0.8, label=labels["chart_values"])
     limit = report.limit(key) if station in report.discharge_stations else None
     if limit is not None:
         for bound in (limit.max, limit.min):
             if bound is not None:
                 axes.axhline(bound, color="#b00000", linestyle="--", linewidth=1.4,
-                             label=f"{words['chart_limit']} {bound:g}")
+                             label=f"{labels['chart_limit']} {words.format_decimal(bound)}")
     unit = limit.unit if limit is not None and limit.unit else ""
     title = f"{words.parameter(key)} — {words.station(station)}"
     axes.set_title(title, fontsize=10)
@@ -65,6 +75,9 @@ def draw_parameter(report: Report, station: str, key: str) -> Chart:
     axes.set_xlim(report.start.replace(tzinfo=None), report.end.replace(tzinfo=None))  # type: ignore[arg-type]
     axes.grid(True, linestyle=":", linewidth=0.5, color="#888888")
     axes.legend(loc="upper right", fontsize=7, frameon=True)
+    # dates as the report's language writes them (the axis holds naive plant-local times);
+    # ticks inside a day (short periods) show the time of day
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _tick(words, num2date(x))))
     figure.autofmt_xdate()
     return Chart(f"{station}-{key}", title, _png(figure))
 

@@ -1,19 +1,19 @@
 """HTML rendering: one self-contained, printable file (inline CSS, charts as base64 PNG).
 
 Jinja2 autoescaping is on for every template, so plant names, notes and alert texts from the
-config or the data can never inject markup.
+config or the data can never inject markup. Words and number/date formats come from the
+report's vocabulary (`W`, rules/vocabulary.py); the report's own sentences from `L`.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from reports.charts import Chart
-from reports.labels import format_limit, format_number, format_percent
 from reports.model import ParameterSummary, Report
 
 _TEMPLATE = "report.html.j2"
@@ -27,25 +27,26 @@ def _environment(report: Report) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    lang = report.lang
+    words = report.words
     zone = report.zone
 
     def num(value: float | None, digits: int = 2) -> str:
-        return format_number(value, lang, digits)
-
-    def pct(value: float | None) -> str:
-        return format_percent(value, lang)
+        return words.format_number(value, digits)
 
     def dt(value: datetime | None) -> str:
-        return "" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        return words.format_datetime(value, zone)
+
+    def day(value: date | str) -> str:
+        return words.format_date(date.fromisoformat(value) if isinstance(value, str) else value)
 
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode("ascii")
 
     def limit_text(p: ParameterSummary) -> str:
-        return format_limit(p.limit_min, p.limit_max, p.unit, lang)
+        return words.format_limit(p.limit_min, p.limit_max, p.unit)
 
-    env.filters.update(num=num, pct=pct, dt=dt, b64=b64)
+    env.filters.update(num=num, pct=words.format_percent, dec=words.format_decimal,
+                       coef=words.format_coefficient, dt=dt, day=day, b64=b64)
     env.globals.update(limit_text=limit_text)
     return env
 
@@ -53,6 +54,6 @@ def _environment(report: Report) -> Environment:
 def render_html(report: Report, charts: Sequence[Chart] = ()) -> str:
     """The report as one HTML document (UTF-8 text)."""
     env = _environment(report)
-    words = report.labels
     template = env.get_template(_TEMPLATE)
-    return template.render(report=report, L=words.text, W=words, charts=list(charts))
+    return template.render(report=report, L=report.labels.text, W=report.words,
+                           charts=list(charts))

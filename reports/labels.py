@@ -1,7 +1,9 @@
-"""Report labels in Vietnamese and English, kept as data so wording is reviewed in one place.
+"""A report's own sentences in Vietnamese and English (headings, column titles, verdicts, notes).
 
-`labels_for(lang)` returns a read-only `Labels`; `format_number` writes numbers the way the
-reader's language expects (Vietnamese: decimal comma, dot thousands separator).
+Every other word a report prints (parameter, station, kind, basis, severity, alert state,
+reason, regulation designation) and every number and date format come from
+`rules.vocabulary`, shared with alerts and the console; this module holds only what a report
+alone says. `labels_for(lang)` returns a read-only `Labels`.
 """
 
 from __future__ import annotations
@@ -11,40 +13,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from reports.errors import ReportsError
-
-LANGS = ("vi", "en")
+from rules.vocabulary import LANGS, Lang
 
 
 @dataclass(frozen=True, slots=True)
 class Labels:
-    """All words of one language: UI text, parameter, station, kind, basis and severity names."""
+    """The report sentences of one language; `labels["title"]`."""
 
-    lang: str
+    lang: Lang
     text: Mapping[str, str]
-    parameters: Mapping[str, str]
-    stations: Mapping[str, str]
-    kinds: Mapping[str, str]
-    bases: Mapping[str, str]
-    severities: Mapping[str, str]
 
     def __getitem__(self, key: str) -> str:
         return self.text[key]
-
-    def parameter(self, key: str) -> str:
-        """Display name of a parameter key; unknown keys are shown as they are."""
-        return self.parameters.get(key, key)
-
-    def station(self, key: str) -> str:
-        return self.stations.get(key, key)
-
-    def kind(self, key: str) -> str:
-        return self.kinds.get(key, key)
-
-    def basis(self, key: str) -> str:
-        return self.bases.get(key, key)
-
-    def severity(self, key: str) -> str:
-        return self.severities.get(key, key)
 
 
 _VI_TEXT = {
@@ -114,6 +94,7 @@ _VI_TEXT = {
     "state": "Trạng thái",
     "acked_by": "Người xác nhận",
     "acked_at": "Thời điểm xác nhận",
+    "reason": "Lý do",
     "note": "Ghi chú",
     "none": "Không có",
     "generated_at": "Thời điểm lập báo cáo",
@@ -221,6 +202,7 @@ _EN_TEXT = {
     "state": "State",
     "acked_by": "Acknowledged by",
     "acked_at": "Acknowledged at",
+    "reason": "Reason",
     "note": "Note",
     "none": "None",
     "generated_at": "Generated at",
@@ -261,155 +243,11 @@ _EN_TEXT = {
     "note_none": "No data-quality issue.",
 }
 
-_VI_PARAMETERS = {
-    "temperature": "Nhiệt độ",
-    "color": "Độ màu",
-    "ph": "pH",
-    "bod5": "BOD5 (20 °C)",
-    "cod": "COD",
-    "tss": "Tổng chất rắn lơ lửng (TSS)",
-    "nh4_n": "Amoni (tính theo N)",
-    "total_n": "Tổng nitơ",
-    "total_p": "Tổng phốt pho (tính theo P)",
-    "coliform": "Coliform",
-    "flow_in": "Lưu lượng vào",
-    "flow_out": "Lưu lượng ra",
-    "flow_bypass": "Lưu lượng xả tắt",
-    "compliant_ratio": "Tỷ lệ xử lý đạt chuẩn",
-    "treated_ratio": "Tỷ lệ được xử lý",
-}
-
-_EN_PARAMETERS = {
-    "temperature": "Temperature",
-    "color": "Colour",
-    "ph": "pH",
-    "bod5": "BOD5 (20 °C)",
-    "cod": "COD",
-    "tss": "Total suspended solids (TSS)",
-    "nh4_n": "Ammonium (as N)",
-    "total_n": "Total nitrogen",
-    "total_p": "Total phosphorus (as P)",
-    "coliform": "Coliform",
-    "flow_in": "Inflow",
-    "flow_out": "Outflow",
-    "flow_bypass": "Bypass flow",
-    "compliant_ratio": "Compliant-treatment ratio",
-    "treated_ratio": "Treated ratio",
-}
-
-_VI_STATIONS = {"inlet": "Đầu vào", "outlet": "Đầu ra", "bypass": "Đường xả tắt"}
-_EN_STATIONS = {"inlet": "Inlet", "outlet": "Outlet", "bypass": "Bypass"}
-
-_VI_KINDS = {
-    "exceedance": "Vượt ngưỡng",
-    "below_minimum": "Dưới ngưỡng tối thiểu",
-    "no_data": "Không có dữ liệu",
-    "insufficient_data": "Dữ liệu không đủ",
-    "sensor_fault": "Lỗi cảm biến",
-    "bypass": "Xả không qua xử lý",
-    "treatment_shortfall": "Xử lý chưa đạt 100 %",
-}
-_EN_KINDS = {
-    "exceedance": "Exceedance",
-    "below_minimum": "Below minimum",
-    "no_data": "No data",
-    "insufficient_data": "Insufficient data",
-    "sensor_fault": "Sensor fault",
-    "bypass": "Untreated bypass",
-    "treatment_shortfall": "Treatment below 100 %",
-}
-
-_VI_BASES = {
-    "instantaneous": "Tức thời",
-    "hourly_mean": "Trung bình 1 giờ",
-    "daily_mean": "Trung bình ngày",
-    "monthly_mean": "Trung bình tháng",
-    "day": "Ngày",
-    "month": "Tháng",
-}
-_EN_BASES = {
-    "instantaneous": "Instantaneous",
-    "hourly_mean": "Hourly mean",
-    "daily_mean": "Daily mean",
-    "monthly_mean": "Monthly mean",
-    "day": "Day",
-    "month": "Month",
-}
-
-_VI_SEVERITIES = {
-    "info": "Thông tin",
-    "warning": "Cảnh cáo",
-    "minor": "Nhẹ",
-    "major": "Nặng",
-    "critical": "Nghiêm trọng",
-}
-_EN_SEVERITIES = {
-    "info": "Info",
-    "warning": "Warning",
-    "minor": "Minor",
-    "major": "Major",
-    "critical": "Critical",
-}
-
-
-def _frozen(table: dict[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(table))
-
 
 def labels_for(lang: str) -> Labels:
-    """The label set of `lang` (`vi` or `en`); raises ReportsError for any other language."""
+    """The report sentences of `lang` (`vi` or `en`); raises ReportsError for any other."""
     if lang == "vi":
-        return Labels(
-            "vi",
-            _frozen(_VI_TEXT),
-            _frozen(_VI_PARAMETERS),
-            _frozen(_VI_STATIONS),
-            _frozen(_VI_KINDS),
-            _frozen(_VI_BASES),
-            _frozen(_VI_SEVERITIES),
-        )
+        return Labels("vi", MappingProxyType(dict(_VI_TEXT)))
     if lang == "en":
-        return Labels(
-            "en",
-            _frozen(_EN_TEXT),
-            _frozen(_EN_PARAMETERS),
-            _frozen(_EN_STATIONS),
-            _frozen(_EN_KINDS),
-            _frozen(_EN_BASES),
-            _frozen(_EN_SEVERITIES),
-        )
+        return Labels("en", MappingProxyType(dict(_EN_TEXT)))
     raise ReportsError(f"unsupported report language {lang!r} (use one of {', '.join(LANGS)})")
-
-
-def format_number(value: float | int | None, lang: str, digits: int = 2) -> str:
-    """`value` with `digits` decimals in the reader's convention; empty for a missing value."""
-    if value is None or value != value:  # NaN check without importing math
-        return ""
-    text = f"{value:,.{digits}f}"
-    if lang == "vi":
-        return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
-
-
-def format_percent(fraction: float | None, lang: str, digits: int = 1) -> str:
-    """A 0..1 fraction as a percentage (`97,5 %` in Vietnamese, `97.5 %` in English)."""
-    if fraction is None or fraction != fraction:
-        return ""
-    return f"{format_number(fraction * 100.0, lang, digits)} %"
-
-
-def format_limit(low: float | None, high: float | None, unit: str, lang: str) -> str:
-    """A limit as printed: `≤ 135 mg/L`, `5,5–9` (range), `≥ 6`; empty when there is none."""
-    def number(value: float) -> str:
-        text = f"{value:g}"
-        return text.replace(".", ",") if lang == "vi" else text
-
-    if low is None and high is None:
-        return ""
-    if low is not None and high is not None:
-        text = f"{number(low)}–{number(high)}"
-    elif high is not None:
-        text = f"≤ {number(high)}"
-    else:
-        text = f"≥ {number(low)}"  # type: ignore[arg-type]
-    return f"{text} {unit}".strip()

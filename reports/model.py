@@ -1,7 +1,8 @@
 """The report model: everything a compliance report says, computed once, rendered many ways.
 
 `build_report` is pure (no I/O, no clock): the readings frame, the plant, the rules'
-`CheckResult`, the effective limits, the period and the alert book's episodes go in; a frozen
+`CheckResult`, the effective limits (`rules.limits.EffectiveLimits`), the period and the alert
+book's episodes (`AlertRow`, built by the caller: reports never import alerts) go in; a frozen
 `Report` comes out. Compliance numbers (treatment volumes and ratios, episodes, completeness)
 are taken from the `CheckResult` unchanged, so the report says what `check --json` says.
 """
@@ -14,18 +15,19 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 
 from reports.errors import ReportsError
-from reports.labels import Labels, format_number, format_percent, labels_for
+from reports.labels import Labels, labels_for
+from rules.errors import RulesError
 from rules.findings import Finding
 from rules.frame import ID_COLUMNS, status_column, value_keys
+from rules.limits import EffectiveLimits
 from rules.permit import Plant
 from rules.results import CheckResult, CompletenessRow, TreatmentRow
+from rules.vocabulary import Vocabulary
 
 NONCOMPLIANCE_KINDS = ("exceedance", "below_minimum", "bypass", "treatment_shortfall")
 LIMIT_KINDS = ("exceedance", "below_minimum")
@@ -35,7 +37,8 @@ PERIOD_BASES = ("month", "monthly_mean")
 
 @dataclass(frozen=True, slots=True)
 class LimitRow:
-    """One effective limit (after Kq/Kf and permit overrides) and where it comes from."""
+    """One effective limit (after Kq/Kf and permit overrides) and where it comes from, told
+    in the report's language ("QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]", "giấy phép")."""
 
     parameter: str
     min: float | None
@@ -117,18 +120,26 @@ class DayRow:
 
 @dataclass(frozen=True, slots=True)
 class AlertRow:
-    """One alert episode from the alert book, with its acknowledgement."""
+    """One alert episode from the alert book, with its acknowledgement: codes as the book
+    stores them (kind, severity, state, reason), aware times, "" for no name or note."""
 
     id: str
     parameter: str
     kind: str
     severity: str
     state: str
-    start: datetime | None
+    start: datetime
     end: datetime | None
-    acked_by: str
-    acked_at: datetime | None
-    note: str
+    acked_by: str = ""
+    acked_at: datetime | None = None
+    note: str = ""
+    reason: str | None = None  # acknowledgement reason code (SPEC "Console"), when given
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "acked_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ReportsError(f"alert {self.id}: {name} must be timezone-aware")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +174,28 @@ class Report:
 
     @property
     def labels(self) -> Labels:
+        """The report's own sentences (headings, column titles) in its language."""
         return labels_for(self.lang)
+
+    @property
+    def words(self) -> Vocabulary:
+        """The shared vocabulary in the report's language: names, numbers, dates."""
+        return Vocabulary.for_lang(self.lang)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.plant.timezone)
+
+    @property
+    def period_text(self) -> str:
+        """The period as a person reads it ("tháng 10/2026", "01/10/2026 – 07/10/2026");
+        `period` is its compact form for file names."""
+        return self.words.format_period(self.start, self.end, self.zone)
+
+    @property
+    def has_reasons(self) -> bool:
+        """True when an alert carries an acknowledgement reason (the table then shows them)."""
+        return any(a.reason for a in self.alerts)
 
     def limit(self, parameter: str) -> LimitRow | None:
         for row in self.limits:
@@ -187,7 +215,8 @@ def software_version() -> str:
 
 
 def period_label(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    """`2026-10` for a calendar month, `2026-10-05` for one day, else `20261001-20261015`.
+    """`2026-10` for a calendar month, `2026-10-05` for one day, else `20261001-20261015`:
+    the compact period of file names (`Report.period_text` is what a person reads).
 
     `end` is exclusive; the label uses plant-local dates.
     """
@@ -241,73 +270,24 @@ def _decimal(value: float) -> str:
     return "" if math.isnan(value) else repr(float(value))
 
 
-def normalize_limits(
-    limits: Any,
-) -> tuple[dict[str, LimitRow], float | None, float | None]:
-    """Effective limits in any of the shapes the rules provide -> rows, Kq, Kf.
-
-    Accepts a mapping `key -> {"min", "max", "unit", "source"}` (or objects with those
-    attributes), or an object with a `.limits` mapping and optional `.kq`/`.kf` (and a
-    `limits --json`-style dict with "limits", "kq", "kf").
-    """
-    kq = kf = None
-    table: Any = limits
-    if isinstance(limits, Mapping) and "limits" in limits and isinstance(
-        limits["limits"], Mapping
-    ):
-        kq, kf, table = limits.get("kq"), limits.get("kf"), limits["limits"]
-    elif not isinstance(limits, Mapping) and hasattr(limits, "limits"):
-        kq, kf, table = getattr(limits, "kq", None), getattr(limits, "kf", None), limits.limits
-    if not isinstance(table, Mapping):
-        raise ReportsError(f"limits must be a mapping of parameter -> limit, got {type(table)}")
-    rows: dict[str, LimitRow] = {}
-    for key, spec in table.items():
-        rows[str(key)] = LimitRow(
-            parameter=str(key),
-            min=_optional_float(_attr(spec, "min")),
-            max=_optional_float(_attr(spec, "max")),
-            unit=str(_attr(spec, "unit") or ""),
-            source=_source_text(spec),
-        )
-    return rows, _optional_float(kq), _optional_float(kf)
-
-
-def _source_text(spec: Any) -> str:
-    """`regulation: qcvn40-2011 column B × Kq 0.9 × Kf 1 [M]` from source, detail, confidence."""
-    source = str(_attr(spec, "source") or "")
-    detail = str(_attr(spec, "detail") or "")
-    confidence = _attr(spec, "confidence")
-    text = f"{source}: {detail}" if source and detail and detail != source else source or detail
-    return f"{text} [{confidence}]" if confidence else text
-
-
-def _attr(spec: Any, name: str) -> Any:
-    if isinstance(spec, Mapping):
-        return spec.get(name)
-    if isinstance(spec, int | float):
-        return float(spec) if name == "max" else None
-    return getattr(spec, name, None)
-
-
-def _optional_float(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError) as exc:
-        raise ReportsError(f"expected a number, got {value!r}") from exc
-    return None if math.isnan(number) else number
+def limit_rows(limits: EffectiveLimits, words: Vocabulary) -> dict[str, LimitRow]:
+    """The effective limits as report rows, their sources told in `words`' language."""
+    return {
+        key: LimitRow(parameter=key, min=limit.min, max=limit.max, unit=limit.unit,
+                      source=limits.source_text(key, words))
+        for key, limit in limits.limits.items()
+    }
 
 
 def build_report(
     frame: pd.DataFrame,
     plant: Plant,
     result: CheckResult,
-    limits: Any,
+    limits: EffectiveLimits,
     start: datetime,
     end: datetime,
     *,
-    alerts: Sequence[Mapping[str, Any]] = (),
+    alerts: Sequence[AlertRow] = (),
     lang: str = "vi",
     generated_at: datetime,
     version: str | None = None,
@@ -316,21 +296,25 @@ def build_report(
 ) -> Report:
     """Assemble the report of `plant` over `[start, end)` from data the caller already has.
 
-    `limits`: effective limits (see `normalize_limits`); `alerts`: alert-book episodes as
-    mappings with id, parameter, kind, severity, state, start, end, acked_by, acked_at, note.
+    `limits`: the plant's effective limits in force at `start` (`rules.limits.plant_limits`);
+    `alerts`: the alert book's episodes that overlap the period.
     """
     if start.tzinfo is None or end.tzinfo is None or generated_at.tzinfo is None:
         raise ReportsError("report times must be timezone-aware")
     if end <= start:
         raise ReportsError("report period ends before it starts")
-    words = labels_for(lang)
+    labels = labels_for(lang)
+    try:
+        vocabulary = Vocabulary.for_lang(lang)
+        rows = limit_rows(limits, vocabulary)
+    except RulesError as exc:
+        raise ReportsError(str(exc)) from exc
     zone = plant.zone
-    limit_rows, kq, kf = normalize_limits(limits)
     monitored = {key for keys in plant.stations.values() for key in keys}
     # a regulation table has ~33 rows; print those the plant measures or its permit sets
-    shown = {k: v for k, v in limit_rows.items()
-             if k in monitored or k in plant.limits or v.source.startswith("permit")}
-    limit_notes = tuple(str(n) for n in getattr(limits, "notes", ()) or ())
+    shown = {k: v for k, v in rows.items()
+             if k in monitored or k in plant.limits or limits.limits[k].source == "permit"}
+    limit_notes = tuple(note.text(vocabulary) for note in limits.notes)
     readings = _select(frame, plant.id, start, end)
     data_csv = canonical_csv(readings)
 
@@ -344,7 +328,7 @@ def build_report(
     discharge = tuple(discharge_stations)
 
     parameters = tuple(
-        _summarize(readings, station, key, limit_rows.get(key) if station in discharge else None,
+        _summarize(readings, station, key, rows.get(key) if station in discharge else None,
                    findings, completeness, interval_min)
         for station, keys in plant.stations.items()
         for key in keys
@@ -352,13 +336,13 @@ def build_report(
     day_parameters = tuple(
         key for station in discharge for key in plant.stations.get(station, ())
     )
-    days = _days(readings, zone, start, end, discharge, day_parameters, limit_rows, findings,
+    days = _days(readings, zone, start, end, discharge, day_parameters, rows, findings,
                  completeness, treatment_days, min_completeness)
-    verdict_status, verdict = _verdict(words, lang, findings, treatment_total, parameters,
-                                       completeness, min_completeness)
+    verdict_status, verdict = _verdict(labels, vocabulary, findings, treatment_total,
+                                       parameters, completeness, min_completeness)
     info = PlantInfo(plant.id, plant.name, plant.cluster, plant.timezone,
-                     plant.design_flow_m3_day, plant.regulation, plant.column,
-                     kq if kq is not None else plant.kq, kf)
+                     plant.design_flow_m3_day, limits.regulation, limits.column,
+                     limits.kq, limits.kf)
     return Report(
         lang=lang,
         plant=info,
@@ -375,8 +359,8 @@ def build_report(
         episodes=tuple(Episode(f) for f in findings),
         days=days,
         day_parameters=day_parameters,
-        alerts=tuple(_alert_row(a, zone) for a in alerts),
-        notes=_notes(words, lang, parameters, findings, min_completeness),
+        alerts=tuple(alerts),
+        notes=_notes(labels, vocabulary, parameters, findings, min_completeness),
         generated_at=generated_at.astimezone(zone),
         software_version=version if version is not None else software_version(),
         data_sha256=hashlib.sha256(data_csv).hexdigest(),
@@ -589,14 +573,14 @@ def _as_date(value: object) -> date:
     return value
 
 
-def _names(words: Labels, findings: Iterable[Finding]) -> str:
+def _names(words: Vocabulary, findings: Iterable[Finding]) -> str:
     keys = sorted({f.parameter for f in findings})
     return ", ".join(words.parameter(k) for k in keys)
 
 
 def _verdict(
-    words: Labels,
-    lang: str,
+    labels: Labels,
+    words: Vocabulary,
     findings: Sequence[Finding],
     total: TreatmentRow | None,
     parameters: Sequence[ParameterSummary],
@@ -607,35 +591,35 @@ def _verdict(
     for kind in ("exceedance", "below_minimum"):
         hits = [f for f in findings if f.kind == kind]
         if hits:
-            issues.append(words[f"issue_{kind}"].format(count=len(hits),
-                                                        parameters=_names(words, hits)))
+            issues.append(labels[f"issue_{kind}"].format(count=len(hits),
+                                                         parameters=_names(words, hits)))
     bypass = [f for f in findings if f.kind == "bypass"]
     if bypass:
-        issues.append(words["issue_bypass"].format(count=len(bypass)))
+        issues.append(labels["issue_bypass"].format(count=len(bypass)))
     shortfalls = [f for f in findings if f.kind == "treatment_shortfall"]
     shortfall_days = [f for f in shortfalls if f.basis == "day"]
     if shortfalls:
         if total is not None and total.compliant_ratio is not None:
-            issues.append(words["issue_treatment_shortfall"].format(
-                ratio=format_percent(total.compliant_ratio, lang)))
+            issues.append(labels["issue_treatment_shortfall"].format(
+                ratio=words.format_percent(total.compliant_ratio)))
         if shortfall_days:
-            issues.append(words["issue_shortfall_days"].format(count=len(shortfall_days)))
+            issues.append(labels["issue_shortfall_days"].format(count=len(shortfall_days)))
     if issues:
-        return "noncompliant", words["verdict_noncompliant"].format(issues="; ".join(issues))
+        return "noncompliant", labels["verdict_noncompliant"].format(issues="; ".join(issues))
     if not any(p.valid_count for p in parameters):
-        return "no_data", words["verdict_no_data"]
+        return "no_data", labels["verdict_no_data"]
     data_issues = [f for f in findings if f.kind in DATA_KINDS]
     low = [c for c in completeness if c.fraction < min_completeness]
     if data_issues or low:
         count = len(data_issues) or len({(c.station, c.parameter, c.date) for c in low})
-        return "compliant_incomplete", words["verdict_compliant_incomplete"].format(
-            issues=words["issue_data"].format(count=count))
-    return "compliant", words["verdict_compliant"]
+        return "compliant_incomplete", labels["verdict_compliant_incomplete"].format(
+            issues=labels["issue_data"].format(count=count))
+    return "compliant", labels["verdict_compliant"]
 
 
 def _notes(
-    words: Labels,
-    lang: str,
+    labels: Labels,
+    words: Vocabulary,
     parameters: Sequence[ParameterSummary],
     findings: Sequence[Finding],
     min_completeness: float,
@@ -644,54 +628,20 @@ def _notes(
     for p in parameters:
         name, station = words.parameter(p.parameter), words.station(p.station)
         if p.valid_count == 0:
-            notes.append(words["note_no_values"].format(parameter=name, station=station))
+            notes.append(labels["note_no_values"].format(parameter=name, station=station))
         fraction = p.completeness
         if fraction is not None and fraction < min_completeness:
-            notes.append(words["note_completeness"].format(
-                parameter=name, station=station, fraction=format_percent(fraction, lang),
-                threshold=format_percent(min_completeness, lang, 0)))
+            notes.append(labels["note_completeness"].format(
+                parameter=name, station=station, fraction=words.format_percent(fraction),
+                threshold=words.format_percent(min_completeness, 0)))
         if p.calibrating_minutes or p.error_minutes:
-            notes.append(words["note_excluded"].format(
+            notes.append(labels["note_excluded"].format(
                 parameter=name, station=station,
-                calibrating=format_number(p.calibrating_minutes, lang, 0),
-                error=format_number(p.error_minutes, lang, 0)))
+                calibrating=words.format_number(p.calibrating_minutes, 0),
+                error=words.format_number(p.error_minutes, 0)))
     for kind in DATA_KINDS:
         hits = [f for f in findings if f.kind == kind]
         if hits:
-            notes.append(words["note_findings"].format(
+            notes.append(labels["note_findings"].format(
                 count=len(hits), kind=words.kind(kind), parameters=_names(words, hits)))
     return tuple(notes)
-
-
-def _alert_row(alert: Mapping[str, Any], zone: ZoneInfo) -> AlertRow:
-    return AlertRow(
-        id=str(alert.get("id", "")),
-        parameter=str(alert.get("parameter", "") or ""),
-        kind=str(alert.get("kind", "") or ""),
-        severity=str(alert.get("severity", "") or ""),
-        state=str(alert.get("state", "") or ""),
-        start=_as_time(alert.get("start"), zone),
-        # the alert book's own JSON says resolved_at / ack_note
-        end=_as_time(alert.get("end") or alert.get("resolved_at"), zone),
-        acked_by=str(alert.get("acked_by") or ""),
-        acked_at=_as_time(alert.get("acked_at"), zone),
-        note=str(alert.get("note") or alert.get("ack_note") or ""),
-    )
-
-
-def _as_time(value: Any, zone: ZoneInfo) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, int | float | np.integer | np.floating):
-        seconds = float(value) / 1000.0 if float(value) > 1e11 else float(value)  # epoch ms
-        moment = datetime.fromtimestamp(seconds, tz=zone)
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value))
-        except ValueError as exc:
-            raise ReportsError(f"bad alert time {value!r}") from exc
-    if moment.tzinfo is None:
-        raise ReportsError(f"alert time {value!r} has no time zone")
-    return moment.astimezone(zone)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -34,7 +34,6 @@ from reportlab.platypus import (
 
 from reports.charts import Chart
 from reports.errors import ReportsError
-from reports.labels import Labels, format_limit, format_number, format_percent
 from reports.model import Report
 
 FONT = "DejaVuSans"
@@ -102,49 +101,45 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: _Styles
     return table
 
 
-def _dt(value: datetime | None, report: Report) -> str:
-    return "" if value is None else value.astimezone(report.zone).strftime("%Y-%m-%d %H:%M")
-
-
 def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flowable]:
-    words: Labels = report.labels
-    lang = report.lang
-    L = words.text  # same short name as in the HTML template
+    words = report.words
+    L = report.labels.text  # same short names as in the HTML template
     plant = report.plant
+    zone = report.zone
+    num, pct, dec = words.format_number, words.format_percent, words.format_decimal
 
-    def num(value: float | None, digits: int = 2) -> str:
-        return format_number(value, lang, digits)
-
-    def pct(value: float | None) -> str:
-        return format_percent(value, lang)
+    def dt(value: datetime | None) -> str:
+        return words.format_datetime(value, zone)
 
     story: list[Flowable] = [
         _p(f"{L['title']}: {plant.name}", styles.title),
-        _p(f"{L['subtitle']} · {L['period']} {report.period} ({_dt(report.start, report)} – "
-           f"{_dt(report.end, report)}, {plant.timezone})", styles.body),
+        _p(f"{L['subtitle']} · {L['period']} {report.period_text} ({dt(report.start)} "
+           f"– {dt(report.end)}, {plant.timezone})", styles.body),
         _p(f"{L['verdict']}: {report.verdict}", styles.verdict),
         _p(L["section_permit"], styles.h2),
     ]
     identity = [
         (L["plant"], plant.name), (L["plant_id"], plant.id), (L["cluster"], plant.cluster),
         (L["design_flow"], num(plant.design_flow_m3_day, 0)),
-        (L["regulation"], plant.regulation), (L["column"], plant.column),
-        (L["kq"], num(plant.kq)), (L["kf"], num(plant.kf)),
+        (L["regulation"], words.designation(plant.regulation)), (L["column"], plant.column),
+        (L["kq"], words.format_coefficient(plant.kq)),
+        (L["kf"], words.format_coefficient(plant.kf)),
     ]
     story.append(_table(["", ""], [[_p(k, styles.head), _p(v, styles.cell)] for k, v in identity],
                         styles, widths=[60 * mm, 120 * mm]))
     story.append(Spacer(1, 4))
     story.append(_table(
         [L["parameter"], L["limit_min"], L["limit_max"], L["unit"], L["source"]],
-        [[_p(words.parameter(r.parameter), styles.cell), num(r.min, 3), num(r.max, 3),
+        [[_p(words.parameter(r.parameter), styles.cell), dec(r.min), dec(r.max),
           _p(r.unit, styles.cell), _p(r.source, styles.cell)] for r in report.limits],
         styles, widths=[55 * mm, 25 * mm, 25 * mm, 25 * mm, 110 * mm]))
     for note in report.limit_notes:
         story.append(_p(note, styles.body))
 
     story.append(_p(L["section_treatment"], styles.h2))
-    rows = [[r.date, num(r.inflow_m3, 1), num(r.outflow_m3, 1), num(r.bypass_m3, 1),
-             pct(r.treated_ratio), pct(r.compliant_ratio)] for r in report.treatment_days]
+    rows = [[words.format_date(date.fromisoformat(r.date)), num(r.inflow_m3, 1),
+             num(r.outflow_m3, 1), num(r.bypass_m3, 1), pct(r.treated_ratio),
+             pct(r.compliant_ratio)] for r in report.treatment_days]
     total = report.treatment_total
     if total is not None:
         rows.append([L["month_total"], num(total.inflow_m3, 1), num(total.outflow_m3, 1),
@@ -159,7 +154,7 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
          L["max"], L["over_limit"], L["episodes"], L["episode_minutes"], L["worst_ratio"],
          L["completeness"], L["calibrating_minutes"], L["error_minutes"]],
         [[_p(words.station(p.station), styles.cell), _p(words.parameter(p.parameter), styles.cell),
-          _p(format_limit(p.limit_min, p.limit_max, p.unit, lang), styles.cell), p.valid_count,
+          _p(words.format_limit(p.limit_min, p.limit_max, p.unit), styles.cell), p.valid_count,
           num(p.min), num(p.mean), num(p.max), p.over_limit, p.episodes,
           num(p.episode_minutes, 0), num(p.worst_ratio), pct(p.completeness),
           num(p.calibrating_minutes, 0), num(p.error_minutes, 0)] for p in report.parameters],
@@ -172,8 +167,8 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
              L["duration_minutes"], L["value"], L["limit"], L["ratio"], L["severity"]],
             [[words.station(e.finding.station), words.parameter(e.finding.parameter),
               words.kind(e.finding.kind), words.basis(e.finding.basis),
-              _dt(e.finding.start, report), _dt(e.finding.end, report),
-              num(e.duration_minutes, 0), num(e.finding.value), num(e.finding.limit),
+              dt(e.finding.start), dt(e.finding.end),
+              num(e.duration_minutes, 0), num(e.finding.value), dec(e.finding.limit),
               num(e.finding.ratio), words.severity(e.finding.severity)]
              for e in report.episodes],
             styles))
@@ -185,7 +180,7 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
         [L["date"], L["day_status"], L["compliant_ratio"], L["over_limit"], L["episodes"],
          L["completeness"],
          *(f"{words.parameter(k)} ({L['mean']})" for k in report.day_parameters)],
-        [[d.date.isoformat(), L[f"status_{d.status}"],
+        [[words.format_date(d.date), L[f"status_{d.status}"],
           pct(d.treatment.compliant_ratio if d.treatment else None), d.over_limit, d.episodes,
           pct(d.completeness), *(num(d.means.get(k)) for k in report.day_parameters)]
          for d in report.days],
@@ -193,16 +188,21 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
 
     story.append(_p(L["section_alerts"], styles.h2))
     if report.alerts:
+        reasons = report.has_reasons  # the column appears once the book records reasons
         story.append(_table(
             [L["alert_id"], L["parameter"], L["kind"], L["severity"], L["state"], L["start"],
-             L["end"], L["acked_by"], L["acked_at"], L["note"]],
+             L["end"], L["acked_by"], L["acked_at"], *([L["reason"]] if reasons else []),
+             L["note"]],
             [[_p(a.id, styles.cell), _p(words.parameter(a.parameter), styles.cell),
               _p(words.kind(a.kind), styles.cell), _p(words.severity(a.severity), styles.cell),
-              _p(a.state, styles.cell), _dt(a.start, report), _dt(a.end, report),
-              _p(a.acked_by, styles.cell), _dt(a.acked_at, report), _p(a.note, styles.cell)]
+              _p(words.alert_state(a.state), styles.cell), dt(a.start),
+              dt(a.end), _p(a.acked_by, styles.cell), dt(a.acked_at),
+              *([_p(words.reason(a.reason) if a.reason else "", styles.cell)] if reasons else []),
+              _p(a.note, styles.cell)]
              for a in report.alerts],
             styles, widths=[24 * mm, 25 * mm, 25 * mm, 20 * mm, 18 * mm, 27 * mm, 27 * mm,
-                            28 * mm, 27 * mm, 52 * mm]))
+                            28 * mm, 27 * mm, *([22 * mm] if reasons else []),
+                            52 * mm - (22 * mm if reasons else 0)]))
     else:
         story.append(_p(L["none"], styles.body))
 
@@ -222,7 +222,7 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
 
     story.append(_p(L["section_provenance"], styles.h2))
     provenance = [
-        (L["generated_at"], _dt(report.generated_at, report)),
+        (L["generated_at"], dt(report.generated_at)),
         (L["software_version"], f"quantrac {report.software_version}"),
         (L["data_rows"], str(report.data_rows)),
         (L["data_sha256"], report.data_sha256),
@@ -238,7 +238,6 @@ def render_pdf(report: Report, charts: Sequence[Chart] = ()) -> bytes:
     """The report as PDF bytes (A4 landscape, fonts embedded)."""
     _register_fonts()
     buffer = io.BytesIO()
-    words = report.labels
     doc = SimpleDocTemplate(
         buffer,
         pagesize=_PAGE,
@@ -246,16 +245,16 @@ def render_pdf(report: Report, charts: Sequence[Chart] = ()) -> bytes:
         rightMargin=_MARGIN,
         topMargin=_MARGIN,
         bottomMargin=_MARGIN,
-        title=f"{words['title']} — {report.plant.name} — {report.period}",
+        title=f"{report.labels['title']} — {report.plant.name} — {report.period_text}",
         author=f"quantrac {report.software_version}",
-        subject=report.plant.regulation,
+        subject=report.words.designation(report.plant.regulation),
         creator="quantrac",
     )
 
     def footer(canvas: Any, document: Any) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 7)
-        canvas.drawString(_MARGIN, 6 * mm, f"{report.plant.id} · {report.period} · "
+        canvas.drawString(_MARGIN, 6 * mm, f"{report.plant.id} · {report.period_text} · "
                           f"SHA-256 {report.data_sha256[:16]}…")
         canvas.drawRightString(_PAGE[0] - _MARGIN, 6 * mm, str(document.page))
         canvas.restoreState()

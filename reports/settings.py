@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.vocabulary import Lang
+
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
 FILENAME_FIELDS = frozenset({"province", "facility", "station", "time"})
 FORMATS = ("html", "pdf", "csv")
@@ -140,7 +142,7 @@ class ReportSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lang: Literal["vi", "en"] = "vi"
+    lang: Lang = "vi"
     formats: tuple[Literal["html", "pdf", "csv"], ...] = ("html", "pdf", "csv")
     # where the scheduled (monthly) report is written
     out_dir: Path = Path("out/reports")

@@ -80,12 +80,12 @@ def daily_table(report: Report) -> Table:
 
 
 def alerts_table(report: Report) -> Table:
-    """Alert episodes with their acknowledgements."""
+    """Alert episodes with their acknowledgements (`reason`: the acknowledgement's code)."""
     header = ["id", "parameter", "kind", "severity", "state", "start", "end", "acked_by",
-              "acked_at", "note"]
+              "acked_at", "note", "reason"]
     rows = [
         [a.id, a.parameter, a.kind, a.severity, a.state, _iso(a.start), _iso(a.end),
-         a.acked_by, _iso(a.acked_at), a.note]
+         a.acked_by, _iso(a.acked_at), a.note, a.reason]
         for a in report.alerts
     ]
     return header, rows

@@ -1,7 +1,8 @@
 """Effective limits: the regulation's C values after Kq/Kf, merged with permit overrides.
 
 `Cmax = C × Kq × Kf` (QCVN 40:2011) except for the coefficient-exempt parameters; a permit
-override always wins. Each limit remembers where it came from, for reports.
+override always wins. Each limit remembers where it came from, for reports; the words for that
+(and for the notes on defaults) come from `rules.vocabulary` in the reader's language.
 """
 
 from __future__ import annotations
@@ -17,20 +18,22 @@ from rules.errors import RulesError
 from rules.permit import Plant, RangeLimit
 from rules.regulation import Regulation, load_regulation
 from rules.series import to_ns
+from rules.vocabulary import Vocabulary
 
 CATALOG_REGULATION = "qcvn40-2011"  # units of override keys a regulation's table lacks
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
-    """One parameter's effective limit; `source` says regulation or permit, for reports."""
+    """One parameter's effective limit; `source` says regulation or permit, for reports, and
+    `exempt` that the regulation's Kq/Kf do not apply to this parameter."""
 
     key: str
     unit: str
     max: float | None
     min: float | None = None
     source: str = "regulation"
-    detail: str = ""
+    exempt: bool = False
     confidence: str | None = None
 
     def __post_init__(self) -> None:
@@ -50,6 +53,22 @@ class Limit:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitNote:
+    """How a limit set was derived where a person should know it (a default used, a
+    coefficient ignored); `code` names its words in the vocabulary's [limit_notes]."""
+
+    code: str
+    regulation: str = ""
+    kq: float | None = None
+    kf: float | None = None
+    water: str = ""
+
+    def text(self, words: Vocabulary) -> str:
+        return words.limit_note(self.code, regulation=self.regulation, kq=self.kq, kf=self.kf,
+                                water=self.water)
+
+
+@dataclass(frozen=True, slots=True)
 class EffectiveLimits:
     """All limits of one plant/column at one time, with the coefficients used."""
 
@@ -58,10 +77,18 @@ class EffectiveLimits:
     kq: float | None
     kf: float | None
     limits: dict[str, Limit]
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[LimitNote, ...] = field(default=())
 
     def get(self, key: str) -> Limit | None:
         return self.limits.get(key)
+
+    def source_text(self, key: str, words: Vocabulary, *, confidence: bool = True) -> str:
+        """Where the limit of `key` comes from, in `words`' language, with its confidence mark
+        unless told not to: "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]", "giấy phép"."""
+        limit = self.limits[key]
+        text = words.limit_origin(limit.source, self.regulation, self.column, self.kq, self.kf,
+                                  exempt=limit.exempt)
+        return f"{text} [{limit.confidence}]" if confidence and limit.confidence else text
 
     def to_json(self) -> dict[str, Any]:
         """SPEC `limits --json` document."""
@@ -90,7 +117,7 @@ def _override(
         hi = value.max if value.max is not None else (base.max if base else None)
     else:
         lo, hi = (base.min if base else None), float(value)
-    return Limit(key=key, unit=unit, max=hi, min=lo, source="permit", detail="permit override")
+    return Limit(key=key, unit=unit, max=hi, min=lo, source="permit")
 
 
 def effective_limits(
@@ -115,18 +142,18 @@ def effective_limits(
         table.check_in_force(on)
     if kq is not None and kq <= 0:
         raise RulesError(f"kq must be positive, got {kq}")
-    notes: list[str] = []
+    notes: list[LimitNote] = []
     kq_used: float | None = None
     kf_used: float | None = None
     if table.uses_coefficients:
         kq_used = 1.0 if kq is None else float(kq)
         if kq is None:
-            notes.append("Kq not given: 1.0 used (give kq or the receiving water)")
+            notes.append(LimitNote("kq_default", kq=kq_used))
         kf_used = 1.0 if flow_m3_day is None else table.kf_for(flow_m3_day)
         if flow_m3_day is None:
-            notes.append("discharge flow not given: Kf 1.0 used")
+            notes.append(LimitNote("kf_default", kf=kf_used))
     elif kq is not None:
-        notes.append(f"{regulation} uses no Kq/Kf: kq {kq} ignored")
+        notes.append(LimitNote("kq_ignored", regulation=regulation, kq=float(kq)))
     limits = {p.key: lim for p in table.parameters
               if (lim := _table_limit(table, p.key, column, flow_m3_day, kq_used, kf_used))}
     if overrides:
@@ -135,7 +162,7 @@ def effective_limits(
             row = table.parameter(key) or catalog.parameter(key)
             limits[key] = _override(key, value, limits.get(key), row.unit if row else "")
     if not table.table_loaded:
-        notes.append(f"{regulation}: official table not loaded; limits come from the permit")
+        notes.append(LimitNote("table_not_loaded", regulation=regulation))
         if not overrides:
             raise RulesError(
                 f"{regulation}: official limit table not loaded yet; "
@@ -156,16 +183,12 @@ def _table_limit(
     if row is None or bound is None:
         return None
     factor = 1.0
-    detail = f"{table.id} column {column}"
-    if table.uses_coefficients and kq is not None and kf is not None:
-        if table.exempt(key):
-            detail += " (no Kq/Kf)"
-        else:
-            factor = kq * kf
-            detail += f" × Kq {kq} × Kf {kf}"
+    exempt = table.uses_coefficients and table.exempt(key)
+    if table.uses_coefficients and kq is not None and kf is not None and not exempt:
+        factor = kq * kf
     hi = None if bound.max is None else _round(bound.max * factor)
     return Limit(key=key, unit=row.unit, max=hi, min=bound.min, source="regulation",
-                 detail=detail, confidence=row.confidence.get(column))
+                 exempt=exempt, confidence=row.confidence.get(column))
 
 
 def permit_terms(plant: Plant, on: date) -> tuple[str, str, float | None, dict[str, Any]]:
@@ -186,13 +209,13 @@ def plant_limits(plant: Plant, on: date) -> EffectiveLimits:
     """The plant's limits in force on `on` (plant-local date): permit changes up to `on`
     applied, Kq from the permit or else from the receiving water, Kf from the design flow."""
     regulation, column, kq, overrides = permit_terms(plant, on)
-    notes: list[str] = []
+    notes: list[LimitNote] = []
     if kq is None and plant.receiving_water is not None:
         water = plant.receiving_water
         table = load_regulation(regulation)
         if table.uses_coefficients:
             kq = table.kq_for(water.type, water.flow_m3_s, water.volume_m3)
-            notes.append(f"Kq {kq:g} from receiving water ({water.type})")
+            notes.append(LimitNote("kq_from_water", kq=kq, water=water.type))
     limits = effective_limits(
         regulation, column, kq=kq, flow_m3_day=plant.design_flow_m3_day,
         overrides=overrides, on=on,
@@ -234,25 +257,21 @@ def limit_schedule(plant: Plant, start: datetime, end: datetime) -> LimitSchedul
 
 
 def render_limits_text(limits: EffectiveLimits) -> str:
-    """Human-readable table for `quantrac limits`: limit, unit and source per parameter."""
-    coeff = (
-        "no Kq/Kf" if limits.kq is None
-        else f"Kq {limits.kq}, Kf {limits.kf}"
-    )
-    lines = [f"{limits.regulation} column {limits.column} — {coeff}", ""]
+    """Human-readable table for `quantrac limits` (English): limit, unit and source per
+    parameter, under the regulation's designation, column and coefficients."""
+    words = Vocabulary.for_lang("en")
+    terms = words.regulation_terms(limits.regulation, limits.column)
+    coeff = "no Kq/Kf" if limits.kq is None else (
+        f"Kq {words.format_coefficient(limits.kq)}, Kf {words.format_coefficient(limits.kf)}")
+    lines = [f"{terms} — {coeff}", ""]
     width = max([len(k) for k in limits.limits] + [9])
     lines.append(f"{'parameter':<{width}}  {'limit':>14}  {'unit':<10}  source")
     for key, lim in limits.limits.items():
-        if lim.min is not None and lim.max is not None:
-            text = f"{lim.min:g}–{lim.max:g}"
-        elif lim.max is not None:
-            text = f"≤ {lim.max:g}"
-        else:
-            text = f"≥ {lim.min:g}"
-        mark = f" [{lim.confidence}]" if lim.confidence else ""
-        lines.append(f"{key:<{width}}  {text:>14}  {lim.unit or '-':<10}  {lim.detail}{mark}")
+        text = words.format_limit(lim.min, lim.max)
+        source = limits.source_text(key, words)
+        lines.append(f"{key:<{width}}  {text:>14}  {lim.unit or '-':<10}  {source}")
     for note in limits.notes:
-        lines.append(f"note: {note}")
+        lines.append(f"note: {note.text(words)}")
     return "\n".join(lines) + "\n"
 
 

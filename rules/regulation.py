@@ -122,6 +122,7 @@ class Regulation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
+    designation: str = Field(min_length=1)  # "QCVN 40:2011/BTNMT": what a person reads
     title: str
     source: str
     effective_from: date

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from alerts.errors import ChannelError
 from alerts.notification import Notification
 from alerts.settings import TerminalChannelSettings
+from rules.vocabulary import Vocabulary
 
 log = logging.getLogger("quantrac.alerts")
 
@@ -17,12 +18,14 @@ log = logging.getLogger("quantrac.alerts")
 def terminal_line(n: Notification) -> str:
     """`HH:MM:SS [subject] | severity value/limit (ratio×)` on a single line."""
     data = n.data
+    words = Vocabulary.for_lang(n.lang)
     detail = [str(data.get("severity", ""))]
     if data.get("value") is not None and n.event != "resolved":
         limit = data.get("limit")
-        detail.append(f"{data['value']:g}" + (f"/{limit:g}" if limit is not None else ""))
+        detail.append(words.format_decimal(data["value"], 3)
+                      + (f"/{words.format_decimal(limit, 3)}" if limit is not None else ""))
     if data.get("ratio") is not None and n.event != "resolved":
-        detail.append(f"({data['ratio']:g}×)")
+        detail.append(f"({words.format_decimal(data['ratio'], 3)}×)")
     # The event's own time (plant-local; a simulated clock in the demo), else the wall clock.
     when = data.get("time")
     moment = datetime.fromisoformat(when) if isinstance(when, str) else datetime.now(UTC)

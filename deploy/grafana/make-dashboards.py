@@ -30,12 +30,14 @@ from quantrac.config import ConfigError, load_config  # noqa: E402
 from rules.frame import STATUS_SUFFIX  # noqa: E402
 from rules.limits import Limit, plant_limits  # noqa: E402
 from rules.permit import Plant  # noqa: E402
+from rules.vocabulary import Vocabulary  # noqa: E402
 
 DATASOURCE = {"type": "influxdb", "uid": "quantrac-influxdb"}
 FLOW_KEYS = ("flow_in", "flow_out", "flow_bypass")
 ALERT_LOOKBACK = "-365d"
 # REGULATIONS.md §4 default: a mean counts only with >= 75 % of the expected readings.
 COMPLETENESS_LINE = 75
+ENGLISH = Vocabulary.for_lang("en")  # Grafana's panel texts are English
 
 
 def base_filter(plant: Plant, extra: str = "") -> str:
@@ -221,8 +223,9 @@ def build_dashboard(plant: Plant, on: datetime) -> dict[str, Any]:
                         "thresholds": thresholds(limit),
                         "custom": {"thresholdsStyle": {"mode": "line+area"}, "spanNulls": False},
                     },
-                    f"{key} at {station} against the effective {limits.regulation} column "
-                    f"{limits.column} limit (Kq {limits.kq}, Kf {limits.kf}); red = outside. "
+                    f"{key} at {station} against the effective limit "
+                    f"({limits.source_text(key, ENGLISH) if limit else 'none set'}); "
+                    "red = outside. "
                     "Window means of all readings, including calibrating/device-error ones.",
                 )
             )

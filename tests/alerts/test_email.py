@@ -61,12 +61,12 @@ def test_one_email_per_episode(make_manager: Make, smtp: tuple[Inbox, int]) -> N
         manager.tick(T0 + minutes(minute + 1))
     assert len(inbox.messages) == 1
     fired = inbox.messages[0]
-    assert fired["Subject"] == "[CẢNH BÁO] Vượt ngưỡng COD tại cửa xả – Kim Bai WWTP (A-000001)"
+    assert fired["Subject"] == "[CẢNH BÁO] Vượt ngưỡng COD tại đầu ra – Kim Bai WWTP (A-000001)"
     assert fired["To"] == "operator@kimbai.vn, lead@kimbai.vn"
     assert fired["X-Quantrac-Alert"] == "A-000001"
     body = fired.get_content()
-    assert "Giá trị đo: 220; giới hạn: 135; gấp 1,63 lần giới hạn" in body
-    assert "Bắt đầu: 10:00 05/10/2026" in body  # plant-local time
+    assert "Giá trị đo: 220 mg/L; giới hạn: 135 mg/L; gấp 1,63 lần giới hạn" in body
+    assert "Bắt đầu: 05/10/2026 10:00" in body  # plant-local time
     assert "quantrac alerts ack A-000001" in body
 
     manager.observe([], [COD], T0 + minutes(30), values={COD: 80.0})

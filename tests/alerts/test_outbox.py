@@ -94,7 +94,7 @@ def test_failed_sends_retry_with_backoff_then_fail_over(
         ("console", "sent"),
     ]
     assert rows[0]["attempts"] == 3 and retry_at > row["created_at"]
-    assert "[CẢNH BÁO] Vượt ngưỡng COD tại cửa xả" in capsys.readouterr().out
+    assert "[CẢNH BÁO] Vượt ngưỡng COD tại đầu ra" in capsys.readouterr().out
     trail = [(a["channel"], a["outcome"]) for a in manager.outbox.attempts("A-000001")]
     assert trail == [("mqtt", "error")] * 3 + [("mqtt", "failover"), ("console", "sent")]
     assert all(a["error"] for a in manager.outbox.attempts() if a["outcome"] == "error")

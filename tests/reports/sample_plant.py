@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from reports.model import Report, build_report
+from reports.model import AlertRow, Report, build_report
 from rules.findings import Finding
+from rules.limits import plant_limits
 from rules.permit import Plant
 from rules.results import CheckResult, CompletenessRow, TreatmentRow
 
@@ -22,13 +23,6 @@ STATIONS = {
     "outlet": ["flow_out", "temperature", "ph", "tss", "cod", "nh4_n"],
     "bypass": ["flow_bypass"],
 }
-LIMITS = {
-    "cod": {"max": 135.0, "unit": "mg/L", "source": "QCVN 40:2011/BTNMT B × Kq 0.9 × Kf 1.0"},
-    "tss": {"max": 90.0, "unit": "mg/L", "source": "QCVN 40:2011/BTNMT B × Kq 0.9 × Kf 1.0"},
-    "nh4_n": {"max": 9.0, "unit": "mg/L", "source": "QCVN 40:2011/BTNMT B × Kq 0.9 × Kf 1.0"},
-    "ph": {"min": 5.5, "max": 9.0, "unit": "", "source": "QCVN 40:2011/BTNMT B"},
-    "temperature": {"max": 40.0, "unit": "°C", "source": "QCVN 40:2011/BTNMT B"},
-}
 COD_HIGH = (datetime(2026, 10, 2, 10, tzinfo=ZONE), datetime(2026, 10, 2, 11, tzinfo=ZONE))
 COD_CAL = (datetime(2026, 10, 3, 8, tzinfo=ZONE), datetime(2026, 10, 3, 10, tzinfo=ZONE))
 TSS_ERR = (datetime(2026, 10, 3, 14, tzinfo=ZONE), datetime(2026, 10, 3, 14, 30, tzinfo=ZONE))
@@ -38,6 +32,10 @@ PH_LOW = datetime(2026, 10, 3, 3, tzinfo=ZONE)
 def make_plant(name: str = "Kim Bai Industrial Cluster WWTP") -> Plant:
     return Plant(id="kim-bai", cluster="kim-bai", name=name, design_flow_m3_day=1500,
                  kq=0.9, interval="5m", stations=STATIONS)
+
+
+# QCVN 40:2011 column B, Kq 0.9, Kf 1.0: COD 135, TSS 90, NH4-N 9, pH 5.5–9, 40 °C
+LIMITS = plant_limits(make_plant(), START.date())
 
 
 def make_frame() -> pd.DataFrame:
@@ -112,16 +110,15 @@ def make_result() -> CheckResult:
 
 
 ALERTS = [
-    {"id": "A-17", "parameter": "cod", "kind": "exceedance", "severity": "minor",
-     "state": "resolved", "start": COD_HIGH[0].isoformat(), "end": COD_HIGH[1],
-     "acked_by": "Nguyễn Văn An", "acked_at": datetime(2026, 10, 2, 3, 20, tzinfo=UTC),
-     "note": "Tăng liều PAC"},
+    AlertRow(id="A-17", parameter="cod", kind="exceedance", severity="minor",
+             state="resolved", start=COD_HIGH[0], end=COD_HIGH[1], acked_by="Nguyễn Văn An",
+             acked_at=datetime(2026, 10, 2, 3, 20, tzinfo=UTC), note="Tăng liều PAC"),
 ]
 GENERATED = datetime(2026, 11, 1, 8, 0, tzinfo=ZONE)
 
 
 def make_report(lang: str = "vi", plant: Plant | None = None,
-                alerts: list[dict[str, object]] | None = None) -> Report:
+                alerts: list[AlertRow] | None = None) -> Report:
     return build_report(make_frame(), plant or make_plant(), make_result(), LIMITS, START, END,
                         alerts=ALERTS if alerts is None else alerts, lang=lang,
                         generated_at=GENERATED, version="0.1.0")

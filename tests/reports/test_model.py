@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from reports.errors import ReportsError
-from reports.labels import LANGS, labels_for
-from reports.model import build_report, canonical_csv, normalize_limits, period_label
+from reports.html import render_html
+from reports.labels import labels_for
+from reports.model import AlertRow, build_report, canonical_csv, period_label
 from rules.limits import plant_limits
 from rules.results import CheckResult, TreatmentRow
+from rules.vocabulary import LANGS
 from tests.reports.sample_plant import (
     END,
     GENERATED,
@@ -125,11 +127,30 @@ def test_notes_mention_excluded_time(report_en):
     assert "30 min device error" in text
 
 
-def test_alerts_normalized_to_plant_zone(report_vi):
+def test_alerts_shown_in_plant_time_and_words(report_vi):
     (alert,) = report_vi.alerts
     assert alert.acked_by == "Nguyễn Văn An"
     assert alert.acked_at == datetime(2026, 10, 2, 10, 20, tzinfo=ZONE)
-    assert alert.start.utcoffset().total_seconds() == 7 * 3600
+    html = render_html(report_vi)
+    assert "<td>02/10/2026 10:20</td>" in html  # acked 03:20 UTC, shown in Hanoi time
+    assert "<td>Đã kết thúc</td>" in html  # the state in words, not "resolved"
+    assert not report_vi.has_reasons and "Lý do" not in html
+
+
+def test_alert_reason_gets_a_column_when_given():
+    row = AlertRow(id="A-1", parameter="cod", kind="exceedance", severity="major",
+                   state="firing", start=datetime(2026, 10, 2, 3, tzinfo=UTC), end=None,
+                   acked_by="Lan", acked_at=datetime(2026, 10, 2, 4, tzinfo=UTC),
+                   note="hiệu chuẩn lại", reason="calibration")
+    report = make_report("vi", alerts=[row])
+    html = render_html(report)
+    assert report.has_reasons and "<th>Lý do</th>" in html and "<td>Hiệu chuẩn</td>" in html
+
+
+def test_alert_rows_must_have_aware_times():
+    with pytest.raises(ReportsError, match="A-1: start must be timezone-aware"):
+        AlertRow(id="A-1", parameter="cod", kind="exceedance", severity="major",
+                 state="firing", start=datetime(2026, 10, 2, 3), end=None)
 
 
 def test_naive_times_rejected():
@@ -190,30 +211,16 @@ def test_limits_from_rules_engine():
     assert report.plant.kq == 0.9 and report.plant.kf == 1.0
     cod = report.limit("cod")
     assert cod is not None and cod.max == pytest.approx(135.0)
-    assert "Kq 0.9" in cod.source
+    assert cod.source == "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]"
+    assert report.limit("ph").source == "QCVN 40:2011/BTNMT cột B (không áp dụng Kq/Kf) [C]"
     # only monitored parameters are printed, not the whole regulation table
     assert report.limit("arsenic") is None
-
-
-@pytest.mark.parametrize(
-    "limits",
-    [
-        {"cod": {"max": 135.0, "unit": "mg/L"}},
-        {"regulation": "qcvn40-2011", "kq": 0.9, "kf": 1.0,
-         "limits": {"cod": {"max": 135.0, "unit": "mg/L"}}},
-        {"cod": 135.0},
-    ],
-)
-def test_normalize_limits_shapes(limits):
-    rows, _, _ = normalize_limits(limits)
-    assert rows["cod"].max == 135.0 and rows["cod"].min is None
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_label_sets_complete(lang):
     words = labels_for(lang)
     assert set(words.text) == set(labels_for("vi").text)
-    assert set(words.kinds) >= {"exceedance", "bypass", "treatment_shortfall", "sensor_fault"}
 
 
 def test_unknown_language():
@@ -222,17 +229,7 @@ def test_unknown_language():
 
 
 def test_vietnamese_wording(report_vi):
-    words = report_vi.labels
-    assert words["title"] == "Báo cáo tuân thủ"
+    labels, words = report_vi.labels, report_vi.words
+    assert labels["title"] == "Báo cáo tuân thủ"
     assert words.kind("exceedance") == "Vượt ngưỡng"
-    assert words["inflow"].startswith("Lưu lượng")
-
-
-def test_alert_book_json_shape_accepted():
-    doc = {"id": "a1", "plant": "kim-bai", "parameter": "cod", "kind": "exceedance",
-           "state": "resolved", "severity": "major", "start": "2026-10-02T03:00:00+00:00",
-           "resolved_at": "2026-10-02T04:00:00+00:00", "acked_by": "ops",
-           "acked_at": None, "ack_note": "đã xử lý", "fired_at": None}
-    (alert,) = make_report("en", alerts=[doc]).alerts
-    assert alert.end == datetime(2026, 10, 2, 11, tzinfo=ZONE)
-    assert alert.note == "đã xử lý" and alert.acked_at is None
+    assert labels["inflow"].startswith("Lưu lượng")

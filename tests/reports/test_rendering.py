@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from reports.errors import ReportsError
 from reports.filenames import check_name, safe_part, safe_path
 from reports.html import render_html
+from reports.model import AlertRow
 from reports.output import write_report
 from reports.pdf import render_pdf
 from reports.tables import render_table
@@ -26,9 +28,9 @@ HOSTILE_NOTE = '<img src=x onerror="alert(2)">'
 
 @pytest.fixture(scope="module")
 def hostile_report():
-    alerts = [{"id": "<b>A-1</b>", "parameter": "cod", "kind": "exceedance",
-               "severity": "minor", "state": "open", "start": "2026-10-02T10:00:00+07:00",
-               "end": None, "acked_by": HOSTILE, "acked_at": None, "note": HOSTILE_NOTE}]
+    alerts = [AlertRow(id="<b>A-1</b>", parameter="cod", kind="exceedance", severity="minor",
+                       state="firing", start=datetime(2026, 10, 2, 3, tzinfo=UTC), end=None,
+                       acked_by=HOSTILE, note=HOSTILE_NOTE, reason="<i>other</i>")]
     return make_report("vi", plant=make_plant(name=HOSTILE), alerts=alerts)
 
 
@@ -39,6 +41,7 @@ def test_html_escapes_hostile_text(hostile_report):
     assert "<b>A-1" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=" in html
+    assert "&lt;i&gt;other&lt;/i&gt;" in html  # an unknown reason code is shown, escaped
 
 
 def test_html_is_self_contained_and_printable(report_vi):
@@ -55,14 +58,28 @@ def test_html_is_self_contained_and_printable(report_vi):
 def test_html_vietnamese_text(report_vi):
     html = render_html(report_vi)
     for text in ("Báo cáo tuân thủ", "Lưu lượng vào", "Vượt ngưỡng", "Kim Bai Industrial",
-                 "qcvn40-2011", report_vi.data_sha256, "KHÔNG ĐẠT"):
+                 report_vi.data_sha256, "KHÔNG ĐẠT"):
         assert text in html
     assert '<html lang="vi">' in html
 
 
+def test_vietnamese_report_reads_as_a_regulator_expects(report_vi):
+    """Designation not internal id, Vietnamese limit sources, limits as the permit writes
+    them, the period in dates a person reads."""
+    html = render_html(report_vi)
+    assert "<td>QCVN 40:2011/BTNMT</td>" in html
+    assert "<td>QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]</td>" in html
+    assert "<td>QCVN 40:2011/BTNMT cột B (không áp dụng Kq/Kf) [C]</td>" in html
+    assert '<td class="n">135</td>' in html and '<td class="n">5,5</td>' in html
+    assert "Kỳ báo cáo 01/10/2026 – 03/10/2026" in html
+    assert "<td>02/10/2026</td>" in html  # daily rows
+    for internal in ("qcvn40-2011", "regulation:", "column", "135,000", "20261001"):
+        assert internal not in html, internal
+
+
 def test_html_english(report_en):
     html = render_html(report_en)
-    assert "Compliance report" in html and "Exceedance" in html
+    assert "Compliance report" in html and "Limit exceeded" in html
     assert "Báo cáo" not in html
 
 
@@ -80,9 +97,11 @@ def test_pdf_text_has_name_regulation_and_diacritics(report_vi, tmp_path):
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
     assert b"DejaVuSans" in pdf  # the font is embedded, no system font needed
     text = _pdftotext(pdf, tmp_path)
-    for expected in ("Kim Bai Industrial Cluster WWTP", "qcvn40-2011", "Báo cáo tuân thủ",
-                     "Lưu lượng vào", "Vượt ngưỡng", "Nguyễn Văn An", "KHÔNG ĐẠT"):
+    for expected in ("Kim Bai Industrial Cluster WWTP", "QCVN 40:2011/BTNMT", "Báo cáo tuân thủ",
+                     "Lưu lượng vào", "Vượt ngưỡng", "Nguyễn Văn An", "KHÔNG ĐẠT",
+                     "Kỳ báo cáo 01/10/2026 – 03/10/2026", "cột B × Kq 0,9 × Kf 1,0 [C]"):
         assert expected in text, expected
+    assert "qcvn40-2011" not in text and "regulation:" not in text
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rules.errors import RulesError
 from rules.limits import effective_limits, limit_schedule, plant_limits, render_limits_text
 from rules.permit import RangeLimit
+from rules.vocabulary import Vocabulary
 
 
 def test_worked_example_kim_bai() -> None:
@@ -59,8 +60,11 @@ def test_exempt_parameters_keep_c(key: str) -> None:
 def test_defaults_are_said() -> None:
     lim = effective_limits("qcvn40-2011", "A")
     assert (lim.kq, lim.kf) == (1.0, 1.0)
-    assert any("Kq not given" in n for n in lim.notes)
-    assert any("Kf 1.0" in n for n in lim.notes)
+    assert [n.code for n in lim.notes] == ["kq_default", "kf_default"]
+    english = [n.text(Vocabulary.for_lang("en")) for n in lim.notes]
+    assert any("Kq not given" in n for n in english)
+    assert any("Kf 1.0" in n for n in english)
+    assert "dùng Kf 1,0" in lim.notes[1].text(Vocabulary.for_lang("vi"))
     assert lim.limits["cod"].max == 75.0
 
 
@@ -153,8 +157,19 @@ def test_plant_validation(frames: Any, changes: dict[str, Any], message: str) ->
 def test_render_text() -> None:
     text = render_limits_text(effective_limits("qcvn40-2011", "B", kq=0.9, flow_m3_day=1500,
                                                overrides={"nh4_n": 8}))
-    assert "qcvn40-2011 column B — Kq 0.9, Kf 1.0" in text
+    assert "QCVN 40:2011/BTNMT column B — Kq 0.9, Kf 1.0" in text
     lines = {line.split()[0]: line for line in text.splitlines()[3:] if line.strip()}
     assert "≤ 135" in lines["cod"] and "Kq 0.9 × Kf 1.0 [C]" in lines["cod"]
     assert "5.5–9" in lines["ph"] and "no Kq/Kf" in lines["ph"]
     assert "permit" in lines["nh4_n"] and "≤ 8" in lines["nh4_n"]
+
+
+def test_source_text_in_both_languages() -> None:
+    lim = effective_limits("qcvn40-2011", "B", kq=0.9, flow_m3_day=1500,
+                           overrides={"nh4_n": 8})
+    vi, en = Vocabulary.for_lang("vi"), Vocabulary.for_lang("en")
+    assert lim.source_text("cod", vi) == "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0 [C]"
+    assert lim.source_text("ph", vi) == "QCVN 40:2011/BTNMT cột B (không áp dụng Kq/Kf) [C]"
+    assert lim.source_text("nh4_n", vi) == "giấy phép"
+    assert lim.source_text("cod", en) == "QCVN 40:2011/BTNMT column B × Kq 0.9 × Kf 1.0 [C]"
+    assert lim.limits["ph"].exempt and not lim.limits["cod"].exempt

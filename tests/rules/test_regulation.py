@@ -29,6 +29,10 @@ def test_known_ids() -> None:
     assert known_regulations() == ("qcvn40-2011", "qcvn40-2025")
 
 
+def test_designations_are_the_official_ones() -> None:
+    assert load_regulation("qcvn40-2011").designation == "QCVN 40:2011/BTNMT"
+
+
 def test_unknown_id_names_the_known_ones() -> None:
     with pytest.raises(RulesError, match=r"qcvn40-2011, qcvn40-2025"):
         load_regulation("qcvn14-2008")
@@ -86,6 +90,7 @@ def test_kq_table(water: str, flow: float | None, volume: float | None, kq: floa
 
 def test_successor_has_dates_and_no_invented_values() -> None:
     reg = load_regulation("qcvn40-2025")
+    assert reg.designation == "QCVN 40:2025/BTNMT"
     assert str(reg.effective_from) == "2025-09-01"
     assert str(reg.transition_until) == "2031-12-31"
     assert reg.parameters == () and not reg.table_loaded and not reg.uses_coefficients
@@ -94,8 +99,9 @@ def test_successor_has_dates_and_no_invented_values() -> None:
 
 def _doc(**extra: object) -> dict[str, object]:
     doc: dict[str, object] = {
-        "id": "x", "title": "t", "source": "s", "effective_from": "2030-01-01", "status": "s",
-        "formula": "f", "formula_confidence": "S", "uses_coefficients": False,
+        "id": "x", "designation": "X", "title": "t", "source": "s",
+        "effective_from": "2030-01-01", "status": "s", "formula": "f",
+        "formula_confidence": "S", "uses_coefficients": False,
         "table_loaded": True, "columns": {"A": "a", "B": "b"},
     }
     doc.update(extra)
