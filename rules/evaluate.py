@@ -23,11 +23,11 @@ from rules.limits import (
     limit_schedule,
     single_schedule,
 )
-from rules.permit import Plant
-from rules.results import CheckResult, CompletenessRow
+from rules.permit import FLOW_KEYS, Plant
+from rules.results import CheckResult, CompletenessRow, TreatmentRow
 from rules.series import Series, extract, frame_times, plant_rows, station_rows, to_ns
 from rules.settings import CheckSettings
-from rules.treatment import FLOW_KEYS, bypass_findings, treatment_table
+from rules.treatment import bypass_findings, treatment_table
 
 _MEANS = {
     "hourly_mean": bases.hourly_mean,
@@ -100,9 +100,11 @@ def evaluate(
                 else:
                     findings += _MEANS[basis](ctx, series, start, horizon)
 
-    outlet = next((s for s in settings.compliance_stations if s in plant.stations), "outlet")
-    treatment, shortfalls = treatment_table(ctx, flows, judged, outlet, start, horizon)
-    findings += shortfalls
+    treatment: list[TreatmentRow] = []
+    if plant.kind == "plant":  # a factory's discharge counts in its cluster's ledger instead
+        outlet = next((s for s in settings.compliance_stations if s in plant.stations), "outlet")
+        treatment, shortfalls = treatment_table(ctx, flows, judged, outlet, start, horizon)
+        findings += shortfalls
     findings.sort(key=_sort_key)
     return CheckResult(findings=findings, treatment=treatment, completeness=completeness)
 

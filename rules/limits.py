@@ -7,7 +7,7 @@ override always wins. Each limit remembers where it came from, for reports.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -197,9 +197,18 @@ def plant_limits(plant: Plant, on: date) -> EffectiveLimits:
         regulation, column, kq=kq, flow_m3_day=plant.design_flow_m3_day,
         overrides=overrides, on=on,
     )
+    table = limits.limits
+    if plant.connection_status == "connected":
+        # REGULATIONS.md §1: a member factory discharging into the cluster network follows the
+        # cluster operator's connection rules, not QCVN 40 directly.
+        rules = f"connection rules of cluster {plant.cluster}"
+        table = {key: replace(lim, source="connection", detail=rules)
+                 if lim.source == "permit" else lim for key, lim in table.items()}
+        notes.append(f"member factory: judged against the {rules} ([plants.limits]); "
+                     f"{regulation} fills only parameters those rules leave out")
     return EffectiveLimits(
         regulation=limits.regulation, column=limits.column, kq=limits.kq, kf=limits.kf,
-        limits=limits.limits, notes=(*notes, *limits.notes),
+        limits=table, notes=(*notes, *limits.notes),
     )
 
 

@@ -81,7 +81,9 @@ class CheckSettings(BaseModel):
         description="bases judged inline on every ingested batch (for fast alerts)",
     )
     compliance_stations: tuple[str, ...] = Field(
-        default=("outlet",), description="stations whose parameters are judged against limits"
+        default=("outlet", "connection"),
+        description="stations whose parameters are judged against limits (`connection`: a "
+        "member factory's discharge into the cluster network)",
     )
     severity: SeverityBands = Field(default_factory=SeverityBands)
     data_severity: Severity = Field(
