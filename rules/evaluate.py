@@ -25,9 +25,9 @@ from rules.limits import (
 )
 from rules.permit import FLOW_KEYS, Plant
 from rules.results import CheckResult, CompletenessRow, TreatmentRow
-from rules.series import Series, extract, frame_times, plant_rows, station_rows, to_ns
+from rules.series import Series, extract, in_range, plant_rows, station_rows, to_ns
 from rules.settings import CheckSettings
-from rules.treatment import bypass_findings, treatment_table
+from rules.treatment import HourLedger, bypass_findings, hour_ledger, treatment_table
 
 _MEANS = {
     "hourly_mean": bases.hourly_mean,
@@ -38,14 +38,6 @@ _MEANS = {
 
 def _sort_key(finding: Finding) -> tuple[datetime, str, str, str, str]:
     return (finding.start, finding.station, finding.parameter, finding.kind, finding.basis)
-
-
-def _in_range(frame: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    times = frame_times(frame)
-    keep = (times >= lo) & (times < hi)
-    return frame if keep.all() else frame[keep]
 
 
 def _context(plant: Plant, settings: CheckSettings, schedule: LimitSchedule) -> Context:
@@ -72,7 +64,7 @@ def evaluate(
         return CheckResult()
     schedule = limit_schedule(plant, start, horizon)
     ctx = _context(plant, settings, schedule)
-    stations = station_rows(_in_range(plant_rows(frame, plant.id), lo, to_ns(horizon)))
+    stations = station_rows(in_range(plant_rows(frame, plant.id), lo, to_ns(horizon)))
     limited = set(schedule.keys())
 
     findings: list[Finding] = []
@@ -91,7 +83,7 @@ def evaluate(
                 flows[key].append(series)
             if key == "flow_bypass":
                 findings += bypass_findings(ctx, series)
-            if station not in settings.compliance_stations or key not in limited:
+            if not _judged(station, key, settings, limited):
                 continue
             judged.append(series)
             for basis in settings.bases_for(key):
@@ -107,6 +99,30 @@ def evaluate(
         findings += shortfalls
     findings.sort(key=_sort_key)
     return CheckResult(findings=findings, treatment=treatment, completeness=completeness)
+
+
+def _judged(station: str, key: str, settings: CheckSettings, limited: set[str]) -> bool:
+    """A limited parameter of a compliance station: judged against its limits."""
+    return station in settings.compliance_stations and key in limited
+
+
+def plant_ledger(
+    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, start: datetime, end: datetime
+) -> HourLedger:
+    """The plant's hour-by-hour volumes and compliantly treated outflow over [start, end)
+    (the treatment ledger `evaluate` reports by day and month), for its cluster's ledger."""
+    schedule = limit_schedule(plant, start, end)
+    ctx = _context(plant, settings, schedule)
+    stations = station_rows(in_range(plant_rows(frame, plant.id), to_ns(start), to_ns(end)))
+    limited = set(schedule.keys())
+    flows: dict[str, list[Series]] = {key: [] for key in FLOW_KEYS}
+    judged: list[Series] = []
+    for station, keys in plant.stations.items():
+        for key in keys:
+            if key in flows or _judged(station, key, settings, limited):
+                series = extract(stations.get(station), station, key, settings)
+                flows.get(key, judged).append(series)
+    return hour_ledger(ctx, flows, judged, start, end)
 
 
 def instantaneous_findings(
@@ -194,6 +210,8 @@ def render_text(result: CheckResult) -> str:
             f"  {f.severity:<8} {f.kind:<19} {f.station}/{f.parameter:<14} {f.basis:<12} "
             f"{f.start.isoformat()} → {f.end.isoformat()}  {detail}".rstrip()
         )
+        if f.note:
+            lines.append(f"           {f.note}")
     if result.treatment:
         lines += ["", "Treatment (100 % target)",
                   f"  {'date':<10} {'inflow m³':>12} {'outflow m³':>12} {'bypass m³':>10} "
@@ -206,6 +224,17 @@ def render_text(result: CheckResult) -> str:
                 f"  {t.date:<10} {t.inflow_m3:>12,.1f} {t.outflow_m3:>12,.1f} "
                 f"{t.bypass_m3:>10,.1f} {pct[0]:>8} {pct[1]:>9}  {gap}".rstrip()
             )
+    if result.clusters:
+        lines += ["", "Clusters (100 % target: generated → collected → treated compliantly)",
+                  f"  {'cluster':<12} {'date':<10} {'generated m³':>13} {'collected m³':>13} "
+                  f"{'compliant m³':>13} {'collection':>10} {'treatment':>9}  target met"]
+        for c in result.clusters:
+            pct = ["-" if r is None else f"{100 * r:.1f} %" for r in
+                   (c.collection_ratio, c.treatment_ratio)]
+            met = {True: "yes", False: "no", None: "-"}[c.target_met]
+            lines.append(
+                f"  {c.cluster:<12} {c.date:<10} {c.generated_m3:>13,.1f} {c.collected_m3:>13,.1f} "
+                f"{c.treated_compliant_m3:>13,.1f} {pct[0]:>10} {pct[1]:>9}  {met}")
     weak = [c for c in result.completeness if c.fraction < 1.0]
     total = len(result.completeness)
     lines += ["", f"Completeness: {total - len(weak)} of {total} station-parameter-days complete"]

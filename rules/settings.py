@@ -125,6 +125,13 @@ class CheckSettings(BaseModel):
         "midnight move a day's ratio by several % (an operational allowance, not a regulation "
         "value; 0 = strict). Bypass or non-compliant discharge is a shortfall at any volume",
     )
+    collection_tolerance: float = Field(
+        default=0.05, ge=0, lt=1.0,
+        description="allowance on a cluster's collection balance (generated vs the central "
+        "plant's inflow): several flowmeters, estimated declared flows, network losses and "
+        "travel time across midnight (an operational allowance, not a regulation value; "
+        "0 = strict). A not_connected member is a shortfall at any volume",
+    )
     flow_gap_intervals: float = Field(
         default=3.0, gt=0,
         description="flow readings further apart than this many intervals are not bridged "

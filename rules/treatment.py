@@ -86,6 +86,7 @@ class HourLedger:
     coverage: Mapping[str, np.ndarray]  # ns measured per hour piece
     measured: np.ndarray  # bool per hour piece
     compliant_out: np.ndarray  # m³ per hour piece
+    flows: Mapping[str, Sequence[Series]]  # the flow series integrated, per flow key
 
 
 def flow_volumes(
@@ -124,7 +125,7 @@ def hour_ledger(
     measured = (well_measured(coverage["flow_in"], hours, fraction)
                 & well_measured(coverage["flow_out"], hours, fraction))
     compliant_out = volumes["flow_out"] * _hour_compliance(ctx, judged, hours)
-    return HourLedger(hours, volumes, coverage, measured, compliant_out)
+    return HourLedger(hours, volumes, coverage, measured, compliant_out, flows)
 
 
 def treatment_table(
