@@ -197,18 +197,18 @@ def plant_limits(plant: Plant, on: date) -> EffectiveLimits:
         regulation, column, kq=kq, flow_m3_day=plant.design_flow_m3_day,
         overrides=overrides, on=on,
     )
-    table = limits.limits
+    judged = limits.limits
     if plant.connection_status == "connected":
         # REGULATIONS.md §1: a member factory discharging into the cluster network follows the
         # cluster operator's connection rules, not QCVN 40 directly.
         rules = f"connection rules of cluster {plant.cluster}"
-        table = {key: replace(lim, source="connection", detail=rules)
-                 if lim.source == "permit" else lim for key, lim in table.items()}
+        judged = {key: replace(lim, source="connection", detail=rules)
+                  if lim.source == "permit" else lim for key, lim in judged.items()}
         notes.append(f"member factory: judged against the {rules} ([plants.limits]); "
                      f"{regulation} fills only parameters those rules leave out")
     return EffectiveLimits(
         regulation=limits.regulation, column=limits.column, kq=limits.kq, kf=limits.kf,
-        limits=table, notes=(*notes, *limits.notes),
+        limits=judged, notes=(*notes, *limits.notes),
     )
 
 
