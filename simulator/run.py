@@ -10,7 +10,7 @@ import heapq
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,32 +189,61 @@ def generate_plan(plan: SimulationPlan, options: SimulateOptions) -> Iterator[Me
     return heapq.merge(*streams, key=lambda message: message.at)
 
 
-def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> Iterator[Message]:
+@dataclass(frozen=True, slots=True)
+class StepBlock:
+    """One plant's readings over a block of steps: the record times, their step indices and
+    each station's values as the scenarios leave them."""
+
+    times: list[datetime]
+    index: np.ndarray
+    stations: dict[str, StationBlock]
+
+
+def block_steps(plan: SimulationPlan, interval: timedelta) -> Iterator[tuple[list[datetime],
+                                                                             np.ndarray]]:
+    """(record times, step indices) of each block of the run."""
+    steps = math.ceil((plan.end - plan.start) / interval)
+    for first in range(0, steps, BLOCK_STEPS):
+        index = np.arange(first, min(steps, first + BLOCK_STEPS))
+        yield [plan.start + int(k) * interval for k in index], index
+
+
+def plant_blocks(plant: Plant, plan: SimulationPlan, interval: timedelta) -> Iterator[StepBlock]:
+    """The plant model's series, block by block, with the plant's episodes applied."""
     model = PlantModel(plant, plan.seed, interval)
+    episodes = [episode for episode in plan.episodes if episode.plant == plant.id]
+    for times, index in block_steps(plan, interval):
+        seconds = np.array([t.timestamp() for t in times])
+        series = model.series(times)
+        blocks = station_blocks(plant, series, len(times))
+        apply_episodes(episodes, seconds, index, series, blocks, plant)
+        yield StepBlock(times, index, blocks)
+
+
+def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> Iterator[Message]:
+    return plant_messages(plant, plan, plant_blocks(plant, plan, interval))
+
+
+def plant_messages(
+    plant: Plant, plan: SimulationPlan, blocks: Iterable[StepBlock]
+) -> Iterator[Message]:
+    """The MQTT messages of one plant's blocks: one record per station and step (held back,
+    duplicated, skewed or silenced as the blocks say), plus malformed bursts."""
     zone = plant.zone
     episodes = [episode for episode in plan.episodes if episode.plant == plant.id]
     malformed_at = {e.start for e in episodes if e.kind == "malformed"}
-    steps = math.ceil((plan.end - plan.start) / interval)
     topics = {station: Topic(plant.cluster, plant.id, station) for station in plant.stations}
     seq = dict.fromkeys(plant.stations, 0)
     held: dict[str, list[dict[str, Any]]] = {station: [] for station in plant.stations}
-    for first in range(0, steps, BLOCK_STEPS):
-        index = np.arange(first, min(steps, first + BLOCK_STEPS))
-        times = [plan.start + int(k) * interval for k in index]
-        seconds = np.array([t.timestamp() for t in times])
-        series = model.series(times)
-        blocks = {
-            station: _station_block(series, keys, len(times))
-            for station, keys in plant.stations.items()
-        }
-        apply_episodes(episodes, seconds, index, series, blocks, plant)
-        columns = {station: _columns(block) for station, block in blocks.items()}
+    for block_of in blocks:
+        times, blocks_ = block_of.times, block_of.stations
+        columns = {station: _columns(block) for station, block in blocks_.items()}
         for i, at in enumerate(times):
             local = at.astimezone(zone)
-            for station, block in blocks.items():
+            for station, block in blocks_.items():
                 if held[station] and not block.held[i]:
                     yield from _release(topics[station].data, held[station], at)
-            for station, block in blocks.items():
+            for station, block in blocks_.items():
                 if block.silent[i]:
                     continue
                 values, status = columns[station]
@@ -240,6 +269,12 @@ def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> 
     for station in plant.stations:
         if held[station]:
             yield from _release(topics[station].data, held[station], plan.end)
+
+
+def station_blocks(plant: Plant, series: dict[str, np.ndarray], n: int) -> dict[str,
+                                                                               StationBlock]:
+    """Each configured station's copy of the series it measures."""
+    return {station: _station_block(series, keys, n) for station, keys in plant.stations.items()}
 
 
 def _station_block(series: dict[str, np.ndarray], keys: Sequence[str], n: int) -> StationBlock:
