@@ -46,10 +46,9 @@ PARAMETER = "collection_ratio"
 _NS_PER_H = 3.6e12
 # Travel time from the factories to the plant, searched when explaining a shortfall.
 _LAGS = tuple(timedelta(minutes=m) for m in range(0, 125, 5))
-# A factory explains the missing water when its discharge accounts for at least this share of
-# the hour-to-hour variation of the shortfall, clearly better than any other explanation.
-_EXPLAINED_SHARE = 0.5
-_CLEARLY_BETTER = 0.5
+# A factory explains the missing water when its fit leaves at most this share of what the next
+# best explanation leaves unexplained.
+_CLEARLY_BETTER = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,63 +209,72 @@ def _explain(
                      f"({', '.join(silent)})")
     if plant is not None and layout.central is not None:
         gap_ns = settings.flow_gap_intervals * layout.central.interval_delta.total_seconds() * 1e9
-        culprit = _attribute(sources, plant, ok, gap_ns)
+        culprit = _attribute(sources, plant, ok, gap_ns, settings.collection_tolerance)
         if culprit:
             parts.append(culprit)
     return "; ".join(parts)
 
 
 def _attribute(
-    sources: Sequence[_Source], plant: HourLedger, ok: np.ndarray, gap_ns: float
+    sources: Sequence[_Source], plant: HourLedger, ok: np.ndarray, gap_ns: float,
+    tolerance: float,
 ) -> str:
     """The metered connected factory whose discharge the missing water follows hour by hour,
-    after shifting the plant's inflow by the network's travel time; '' when none stands out."""
+    after shifting the plant's inflow by the network's travel time; '' when none stands out.
+
+    Each candidate explains the missing water as a share of its own discharge; so does a loss
+    spread over the whole network. A factory is named only when its fit leaves clearly less
+    unexplained than every other candidate's."""
     connected = [s for s in sources if s.member.connection == "connected"]
     candidates = [s for s in connected if s.member.metered]
-    if not candidates or np.count_nonzero(ok) < 3:
+    if not candidates:
         return ""
     generated = sum((s.volume for s in connected), np.zeros(len(ok)))
-    collected = _lagged_inflow(plant, generated, ok, gap_ns)
-    missing = (generated - collected)[ok]
-    total = float(np.dot(missing, missing))
-    if total <= 0 or missing.sum() <= 0:
-        return ""
-    fits = []  # (residual sum of squares, share of its discharge, name)
-    for source in candidates:
-        flow = source.volume[ok]
-        share = float(np.clip(np.dot(missing, flow) / max(np.dot(flow, flow), 1e-12), 0, 1))
-        fits.append((float(np.sum((missing - share * flow) ** 2)), share, source))
-    whole = generated[ok]
-    share = float(np.clip(np.dot(missing, whole) / max(np.dot(whole, whole), 1e-12), 0, 1))
-    network = float(np.sum((missing - share * whole) ** 2))
+    collected, usable = _lagged_inflow(plant, generated, ok, gap_ns)
+    use = ok & usable
+    missing = (generated - collected)[use]
+    if len(missing) < 3 or missing.sum() <= tolerance * generated[use].sum():
+        return ""  # the connected members' water arrived: nothing to explain among them
+    fits = [(*_fit(missing, s.volume[use]), s.member.id, float(s.volume[use].sum()))
+            for s in candidates]
     fits.sort(key=lambda fit: fit[0])
-    best, rest = fits[0], [fit[0] for fit in fits[1:]] + [network]
-    if 1 - best[0] / total < _EXPLAINED_SHARE or best[0] > _CLEARLY_BETTER * min(rest):
-        if network < best[0]:
-            return "the missing water follows the whole network's flow (leaks or a meter), " \
-                   "no single metered factory"
+    unexplained, share, name, volume = fits[0]
+    network = _fit(missing, generated[use])[0]
+    others = [fit[0] for fit in fits[1:]] + [network]
+    if unexplained > _CLEARLY_BETTER * min(others) or share <= 0:
+        if network < unexplained:
+            return ("the missing water follows the whole network's flow (leaks or a meter), "
+                    "no single metered factory")
         return ""
-    volume = best[1] * float(best[2].volume[ok].sum())
-    return (f"{best[2].member.id} explains it: about {100 * best[1]:.0f} % of its metered "
-            f"discharge (~{volume:,.0f} m³) did not reach the plant")
+    return (f"{name} explains it: about {100 * share:.0f} % of its metered discharge "
+            f"(~{share * volume:,.0f} m³) did not reach the plant")
+
+
+def _fit(missing: np.ndarray, flow: np.ndarray) -> tuple[float, float]:
+    """(residual sum of squares, share) of missing ≈ share × flow, share within [0, 1]."""
+    share = float(np.clip(np.dot(missing, flow) / max(float(np.dot(flow, flow)), 1e-12), 0, 1))
+    return float(np.sum((missing - share * flow) ** 2)), share
 
 
 def _lagged_inflow(
     plant: HourLedger, generated: np.ndarray, ok: np.ndarray, gap_ns: float
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """The plant's inflow per hour piece shifted by the travel time that best matches it to
-    the generated flow (highest correlation over the measured hours)."""
+    the generated flow (highest correlation over the measured hours), and the pieces whose
+    shifted window still lies inside the checked range."""
     series = plant.flows.get("flow_in", ())
-    if not series:
-        return np.zeros(len(ok))
-    best, best_corr = plant.volumes["flow_in"], -np.inf
+    edges = plant.hours.edges
+    best = (plant.volumes["flow_in"], np.ones(len(ok), dtype=bool))
+    best_corr = -np.inf
     for lag in _LAGS:
-        shifted = plant.hours.edges + int(lag.total_seconds() * 1e9)
-        inflow = flow_volumes(series, shifted, gap_ns)[0]
-        a, b = generated[ok], inflow[ok]
-        if a.std() == 0 or b.std() == 0:
+        shift = int(lag.total_seconds() * 1e9)
+        inside = edges[1:] + shift <= edges[-1]
+        use = ok & inside
+        inflow = flow_volumes(series, edges + shift, gap_ns)[0]
+        a, b = generated[use], inflow[use]
+        if len(a) < 3 or a.std() == 0 or b.std() == 0:
             continue
         corr = float(np.corrcoef(a, b)[0, 1])
         if corr > best_corr:
-            best, best_corr = inflow, corr
+            best, best_corr = (inflow, inside), corr
     return best
