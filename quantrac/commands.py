@@ -299,13 +299,15 @@ def run_simulate(args: argparse.Namespace) -> int:
             start=parse_iso(args.start, "--start") if args.start else None,
             duration=duration, interval=interval, speed=args.speed, backfill=args.backfill,
             seed=args.seed, plants=args.plants, truth=Path(args.truth) if args.truth else None,
+            cluster=args.cluster,
         )
-        plan_simulation(plants, options)  # flags that cannot make a run (scenario too long)
+        # flags that cannot make a run (scenario too long, unknown cluster)
+        plan_simulation(plants, options, clusters=config.layouts())
     except SimulatorError as exc:  # bad flags (unknown scenario, bad speed): usage, exit 2
         raise ConfigError(str(exc)) from exc
     summary = run_simulation(plants, config.mqtt, options,
                              progress=lambda line: print(line, file=sys.stderr),
-                             stop=stop_event_on_signals())
+                             stop=stop_event_on_signals(), clusters=config.layouts())
     print(json.dumps(dataclasses.asdict(summary), default=str))
     return 0
 
