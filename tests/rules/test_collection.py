@@ -255,3 +255,22 @@ def test_nothing_before_now_and_nothing_generated() -> None:
     assert result.rows == [] and result.findings == []
     day = run(cluster, day_frames()).rows[0]
     assert (day.generated_m3, day.collection_ratio, day.target_met) == (0.0, None, None)
+
+
+def test_a_factory_over_its_connection_limit_is_an_ordinary_exceedance() -> None:
+    from rules.evaluate import evaluate, instantaneous_findings
+    from rules.limits import plant_limits
+
+    member = factory("f1")
+    cod = np.where(np.arange(N) // 12 == 9, 300.0, 90.0)  # hour 09 at 2x the limit of 150
+    cod = cod + 0.1 * (np.arange(N) % 7)  # not stuck
+    frame = rows("f1", "connection", {"flow_out": 10.0 + 0.1 * (np.arange(N) % 5), "cod": cod})
+    result = evaluate(frame, member, CheckSettings(), START, START + timedelta(days=1),
+                      now=START + timedelta(days=2))
+    judged = [(f.station, f.parameter, f.basis, f.start.hour, f.limit) for f in result.findings
+              if f.kind == "exceedance"]
+    assert ("connection", "cod", "hourly_mean", 9, 150.0) in judged
+    assert result.treatment == []  # a factory's water counts in its cluster's ledger instead
+    limits = plant_limits(member, START.date())
+    inline = instantaneous_findings(frame, member, CheckSettings(), limits)
+    assert {(f.station, f.kind) for f in inline} == {("connection", "exceedance")}
