@@ -228,13 +228,14 @@ def render_text(result: CheckResult) -> str:
         lines += ["", "Clusters (100 % target: generated → collected → treated compliantly)",
                   f"  {'cluster':<12} {'date':<10} {'generated m³':>13} {'collected m³':>13} "
                   f"{'compliant m³':>13} {'collection':>10} {'treatment':>9}  target met"]
-        for c in result.clusters:
+        for row in result.clusters:
             pct = ["-" if r is None else f"{100 * r:.1f} %" for r in
-                   (c.collection_ratio, c.treatment_ratio)]
-            met = {True: "yes", False: "no", None: "-"}[c.target_met]
+                   (row.collection_ratio, row.treatment_ratio)]
+            met = {True: "yes", False: "no", None: "-"}[row.target_met]
             lines.append(
-                f"  {c.cluster:<12} {c.date:<10} {c.generated_m3:>13,.1f} {c.collected_m3:>13,.1f} "
-                f"{c.treated_compliant_m3:>13,.1f} {pct[0]:>10} {pct[1]:>9}  {met}")
+                f"  {row.cluster:<12} {row.date:<10} {row.generated_m3:>13,.1f} "
+                f"{row.collected_m3:>13,.1f} {row.treated_compliant_m3:>13,.1f} "
+                f"{pct[0]:>10} {pct[1]:>9}  {met}")
     weak = [c for c in result.completeness if c.fraction < 1.0]
     total = len(result.completeness)
     lines += ["", f"Completeness: {total - len(weak)} of {total} station-parameter-days complete"]
