@@ -67,7 +67,7 @@ def hourly(frame: pd.DataFrame, station: str, key: str) -> pd.Series:
 
 
 def test_the_cluster_publishes_its_central_plant_and_metered_factories(sim, province):
-    plan, messages, _ = simulate(sim, province, "kim-bai", duration=timedelta(hours=2))
+    _plan, messages, _ = simulate(sim, province, "kim-bai", duration=timedelta(hours=2))
     topics = {m.topic for m in messages}
     assert {t.split("/")[3] for t in topics} == {
         "kim-bai", "kb-nhuom-mau", "kb-thuc-pham-mau", "kb-xi-ma-mau"}
