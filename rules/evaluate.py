@@ -195,6 +195,10 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.2f}"
 
 
+def _pct(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{100 * ratio:.1f} %"
+
+
 def render_text(result: CheckResult) -> str:
     """Human-readable `quantrac check` output: findings, treatment table, weak completeness."""
     lines = [f"Findings: {len(result.findings)}"]
@@ -217,8 +221,7 @@ def render_text(result: CheckResult) -> str:
                   f"  {'date':<10} {'inflow m³':>12} {'outflow m³':>12} {'bypass m³':>10} "
                   f"{'treated':>8} {'compliant':>9}  unmeasured"]
         for t in result.treatment:
-            pct = ["-" if r is None else f"{100 * r:.1f} %" for r in
-                   (t.treated_ratio, t.compliant_ratio)]
+            pct = [_pct(t.treated_ratio), _pct(t.compliant_ratio)]
             gap = f"{t.flow_gap_hours:.1f} h" if t.flow_gap_hours > 0.05 else ""
             lines.append(
                 f"  {t.date:<10} {t.inflow_m3:>12,.1f} {t.outflow_m3:>12,.1f} "
@@ -229,13 +232,11 @@ def render_text(result: CheckResult) -> str:
                   f"  {'cluster':<12} {'date':<10} {'generated m³':>13} {'collected m³':>13} "
                   f"{'compliant m³':>13} {'collection':>10} {'treatment':>9}  target met"]
         for row in result.clusters:
-            pct = ["-" if r is None else f"{100 * r:.1f} %" for r in
-                   (row.collection_ratio, row.treatment_ratio)]
             met = {True: "yes", False: "no", None: "-"}[row.target_met]
             lines.append(
                 f"  {row.cluster:<12} {row.date:<10} {row.generated_m3:>13,.1f} "
                 f"{row.collected_m3:>13,.1f} {row.treated_compliant_m3:>13,.1f} "
-                f"{pct[0]:>10} {pct[1]:>9}  {met}")
+                f"{_pct(row.collection_ratio):>10} {_pct(row.treatment_ratio):>9}  {met}")
     weak = [c for c in result.completeness if c.fraction < 1.0]
     total = len(result.completeness)
     lines += ["", f"Completeness: {total - len(weak)} of {total} station-parameter-days complete"]
