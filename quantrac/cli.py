@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="publish synthetic readings")
     p.add_argument("--config", required=True)
     p.add_argument("--plant")
+    p.add_argument("--cluster", help="simulate a whole cluster: its central plant and metered "
+                   "factories, linked by the network")
     p.add_argument("--scenario", default="normal")
     p.add_argument("--start", help="ISO time of the first record (default: now)")
     p.add_argument("--duration", default="6h")

@@ -161,12 +161,39 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
     plants = select_plants(config, args.plant)
     start, end = resolve_period(args, config, plants)
-    result, _ = evaluate_plants(config, plants, start, end, args.csv)
+    result, frames = evaluate_plants(config, plants, start, end, args.csv)
+    result = with_clusters(result, config, None if args.plant is None else plants, frames,
+                           start, end, args.csv)
     if args.json:
         print_json(result.to_json())
     else:
         print(render_text(result))
     return 0
+
+
+def with_clusters(
+    result: CheckResult, config: Config, plants: list[Plant] | None,
+    frames: dict[str, pd.DataFrame], start: datetime, end: datetime, csv_path: str | None,
+) -> CheckResult:
+    """`result` plus the ledger of every cluster (`plants` None) or of the checked plants'
+    clusters; a plant alone in its cluster has only its treatment rows."""
+    from rules.collection import cluster_ledger
+
+    now = min(datetime.now(UTC), end)
+    checked = None if plants is None else {p.id for p in plants}
+    rows, findings = [], []
+    for layout in config.layouts():
+        involved = {p.id for p in layout.plants}
+        if (checked is not None and not checked & involved) or not (
+                layout.members or layout.declared):
+            continue
+        for plant in layout.plants:
+            if plant.id not in frames:
+                frames[plant.id] = load_frame(config, plant, start, end, csv_path)
+        ledger = cluster_ledger(layout, frames, config.checks, start, end, now)
+        rows += ledger.rows
+        findings += ledger.findings
+    return dataclasses.replace(result, findings=result.findings + findings, clusters=rows)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -272,13 +299,15 @@ def run_simulate(args: argparse.Namespace) -> int:
             start=parse_iso(args.start, "--start") if args.start else None,
             duration=duration, interval=interval, speed=args.speed, backfill=args.backfill,
             seed=args.seed, plants=args.plants, truth=Path(args.truth) if args.truth else None,
+            cluster=args.cluster,
         )
-        plan_simulation(plants, options)  # flags that cannot make a run (scenario too long)
+        # flags that cannot make a run (scenario too long, unknown cluster)
+        plan_simulation(plants, options, clusters=config.layouts())
     except SimulatorError as exc:  # bad flags (unknown scenario, bad speed): usage, exit 2
         raise ConfigError(str(exc)) from exc
     summary = run_simulation(plants, config.mqtt, options,
                              progress=lambda line: print(line, file=sys.stderr),
-                             stop=stop_event_on_signals())
+                             stop=stop_event_on_signals(), clusters=config.layouts())
     print(json.dumps(dataclasses.asdict(summary), default=str))
     return 0
 

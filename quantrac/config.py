@@ -14,11 +14,13 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from alerts.settings import AlertSettings
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from reports.settings import ReportSettings
-from rules.permit import Plant
+from rules.cluster import Cluster, ClusterLayout, cluster_layouts, reference_problems
+from rules.permit import Plant, field_error
 from rules.settings import CheckSettings
 
 
@@ -62,18 +64,21 @@ class Config(BaseModel):
     state: StateSettings = StateSettings()
     service: ServiceSettings = ServiceSettings()
     plants: list[Plant] = Field(default_factory=list)
+    clusters: list[Cluster] = Field(default_factory=list)
     checks: CheckSettings = CheckSettings()
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
-    def _unique_plants(self) -> Config:
-        seen: set[str] = set()
-        for plant in self.plants:
-            if plant.id in seen:
-                raise ValueError(f"plant id {plant.id!r} appears twice")
-            seen.add(plant.id)
+    def _references(self) -> Config:
+        problems = reference_problems(self.clusters, self.plants)
+        if problems:
+            raise field_error(problems[0].path, problems[0].message)
         return self
+
+    def layouts(self) -> tuple[ClusterLayout, ...]:
+        """Every cluster with its central plant and members (one per plant-only cluster id)."""
+        return cluster_layouts(self.clusters, self.plants)
 
     def plant(self, plant_id: str) -> Plant:
         for plant in self.plants:
@@ -105,9 +110,9 @@ def parse_config(
         return Config.model_validate(merged)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = _field_path(first["loc"])
+        where, message = _where(first)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {where}: {first['msg']}{more}") from exc
+        raise ConfigError(f"{source}: {where}: {message}{more}") from exc
 
 
 def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
@@ -135,6 +140,18 @@ def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str
     if state_dir := env.get("QUANTRAC_STATE_DIR"):
         state["dir"] = state_dir
     return merged
+
+
+def _where(error: ErrorDetails) -> tuple[str, str]:
+    """(field path, message); a `rules.permit.field_error` carries a path below its model."""
+    ctx = error.get("ctx") or {}
+    if error["type"] == "config_field" and "field" in ctx:
+        inner = str(ctx["field"])
+        outer = _field_path(error["loc"]) if error["loc"] else ""
+        joined = inner if not outer else f"{outer}{inner}" if inner.startswith("[") \
+            else f"{outer}.{inner}"
+        return joined, str(ctx["message"])
+    return _field_path(error["loc"]), error["msg"]
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -95,7 +95,8 @@ def render() -> str:
     seen: set[str] = set()
     for name, field in Config.model_fields.items():
         for model in _models_in(field.annotation):
-            _section(f"[[{name}]]" if name == "plants" else f"[{name}]", model, seen, out)
+            table = f"[[{name}]]" if get_origin(field.annotation) is list else f"[{name}]"
+            _section(table, model, seen, out)
     return "\n".join(out) + "\n"
 
 

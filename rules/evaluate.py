@@ -24,11 +24,11 @@ from rules.limits import (
     limit_schedule,
     single_schedule,
 )
-from rules.permit import Plant
-from rules.results import CheckResult, CompletenessRow
-from rules.series import Series, extract, frame_times, plant_rows, station_rows, to_ns
+from rules.permit import FLOW_KEYS, Plant
+from rules.results import CheckResult, CompletenessRow, TreatmentRow
+from rules.series import Series, extract, in_range, plant_rows, station_rows, to_ns
 from rules.settings import CheckSettings
-from rules.treatment import FLOW_KEYS, bypass_findings, treatment_table
+from rules.treatment import HourLedger, bypass_findings, hour_ledger, treatment_table
 
 _MEANS = {
     "hourly_mean": bases.hourly_mean,
@@ -39,14 +39,6 @@ _MEANS = {
 
 def _sort_key(finding: Finding) -> tuple[datetime, str, str, str, str]:
     return (finding.start, finding.station, finding.parameter, finding.kind, finding.basis)
-
-
-def _in_range(frame: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    times = frame_times(frame)
-    keep = (times >= lo) & (times < hi)
-    return frame if keep.all() else frame[keep]
 
 
 def _context(plant: Plant, settings: CheckSettings, schedule: LimitSchedule) -> Context:
@@ -73,7 +65,7 @@ def evaluate(
         return CheckResult()
     schedule = limit_schedule(plant, start, horizon)
     ctx = _context(plant, settings, schedule)
-    stations = station_rows(_in_range(plant_rows(frame, plant.id), lo, to_ns(horizon)))
+    stations = station_rows(in_range(plant_rows(frame, plant.id), lo, to_ns(horizon)))
     limited = set(schedule.keys())
 
     findings: list[Finding] = []
@@ -92,7 +84,7 @@ def evaluate(
                 flows[key].append(series)
             if key == "flow_bypass":
                 findings += bypass_findings(ctx, series)
-            if station not in settings.compliance_stations or key not in limited:
+            if not _judged(station, key, settings, limited):
                 continue
             judged.append(series)
             for basis in settings.bases_for(key):
@@ -101,11 +93,37 @@ def evaluate(
                 else:
                     findings += _MEANS[basis](ctx, series, start, horizon)
 
-    outlet = next((s for s in settings.compliance_stations if s in plant.stations), "outlet")
-    treatment, shortfalls = treatment_table(ctx, flows, judged, outlet, start, horizon)
-    findings += shortfalls
+    treatment: list[TreatmentRow] = []
+    if plant.kind == "plant":  # a factory's discharge counts in its cluster's ledger instead
+        outlet = next((s for s in settings.compliance_stations if s in plant.stations), "outlet")
+        treatment, shortfalls = treatment_table(ctx, flows, judged, outlet, start, horizon)
+        findings += shortfalls
     findings.sort(key=_sort_key)
     return CheckResult(findings=findings, treatment=treatment, completeness=completeness)
+
+
+def _judged(station: str, key: str, settings: CheckSettings, limited: set[str]) -> bool:
+    """A limited parameter of a compliance station: judged against its limits."""
+    return station in settings.compliance_stations and key in limited
+
+
+def plant_ledger(
+    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, start: datetime, end: datetime
+) -> HourLedger:
+    """The plant's hour-by-hour volumes and compliantly treated outflow over [start, end)
+    (the treatment ledger `evaluate` reports by day and month), for its cluster's ledger."""
+    schedule = limit_schedule(plant, start, end)
+    ctx = _context(plant, settings, schedule)
+    stations = station_rows(in_range(plant_rows(frame, plant.id), to_ns(start), to_ns(end)))
+    limited = set(schedule.keys())
+    flows: dict[str, list[Series]] = {key: [] for key in FLOW_KEYS}
+    judged: list[Series] = []
+    for station, keys in plant.stations.items():
+        for key in keys:
+            if key in flows or _judged(station, key, settings, limited):
+                series = extract(stations.get(station), station, key, settings)
+                flows.get(key, judged).append(series)
+    return hour_ledger(ctx, flows, judged, start, end)
 
 
 def instantaneous_series_findings(
@@ -166,6 +184,10 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.2f}"
 
 
+def _pct(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{100 * ratio:.1f} %"
+
+
 def render_text(result: CheckResult) -> str:
     """Human-readable `quantrac check` output: findings, treatment table, weak completeness."""
     lines = [f"Findings: {len(result.findings)}"]
@@ -181,18 +203,29 @@ def render_text(result: CheckResult) -> str:
             f"  {f.severity:<8} {f.kind:<19} {f.station}/{f.parameter:<14} {f.basis:<12} "
             f"{f.start.isoformat()} → {f.end.isoformat()}  {detail}".rstrip()
         )
+        if f.note:
+            lines.append(f"           {f.note}")
     if result.treatment:
         lines += ["", "Treatment (100 % target)",
                   f"  {'date':<10} {'inflow m³':>12} {'outflow m³':>12} {'bypass m³':>10} "
                   f"{'treated':>8} {'compliant':>9}  unmeasured"]
         for t in result.treatment:
-            pct = ["-" if r is None else f"{100 * r:.1f} %" for r in
-                   (t.treated_ratio, t.compliant_ratio)]
+            pct = [_pct(t.treated_ratio), _pct(t.compliant_ratio)]
             gap = f"{t.flow_gap_hours:.1f} h" if t.flow_gap_hours > 0.05 else ""
             lines.append(
                 f"  {t.date:<10} {t.inflow_m3:>12,.1f} {t.outflow_m3:>12,.1f} "
                 f"{t.bypass_m3:>10,.1f} {pct[0]:>8} {pct[1]:>9}  {gap}".rstrip()
             )
+    if result.clusters:
+        lines += ["", "Clusters (100 % target: generated → collected → treated compliantly)",
+                  f"  {'cluster':<12} {'date':<10} {'generated m³':>13} {'collected m³':>13} "
+                  f"{'compliant m³':>13} {'collection':>10} {'treatment':>9}  target met"]
+        for row in result.clusters:
+            met = {True: "yes", False: "no", None: "-"}[row.target_met]
+            lines.append(
+                f"  {row.cluster:<12} {row.date:<10} {row.generated_m3:>13,.1f} "
+                f"{row.collected_m3:>13,.1f} {row.treated_compliant_m3:>13,.1f} "
+                f"{_pct(row.collection_ratio):>10} {_pct(row.treatment_ratio):>9}  {met}")
     weak = [c for c in result.completeness if c.fraction < 1.0]
     total = len(result.completeness)
     lines += ["", f"Completeness: {total - len(weak)} of {total} station-parameter-days complete"]

@@ -16,6 +16,7 @@ KINDS = (
     "sensor_fault",
     "bypass",
     "treatment_shortfall",
+    "collection_shortfall",
 )
 BASES = ("instantaneous", "hourly_mean", "daily_mean", "monthly_mean", "day", "month")
 SEVERITIES = ("info", "warning", "minor", "major", "critical")
@@ -36,6 +37,8 @@ class Finding:
     limit: float | None
     ratio: float | None
     severity: str
+    # What explains it, for a person (volumes, the factories involved); in JSON only when set.
+    note: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,7 +71,7 @@ class Finding:
             "limit": _round(self.limit),
             "ratio": _round(self.ratio, 2),
             "severity": self.severity,
-        }
+        } | ({"note": self.note} if self.note else {})
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:

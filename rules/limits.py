@@ -8,7 +8,7 @@ override always wins. Each limit remembers where it came from, for reports; the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -220,9 +220,16 @@ def plant_limits(plant: Plant, on: date) -> EffectiveLimits:
         regulation, column, kq=kq, flow_m3_day=plant.design_flow_m3_day,
         overrides=overrides, on=on,
     )
+    judged = limits.limits
+    if plant.connection_status == "connected":
+        # REGULATIONS.md §1: a member factory discharging into the cluster network follows the
+        # cluster operator's connection rules, not QCVN 40 directly.
+        judged = {key: replace(lim, source="connection") if lim.source == "permit" else lim
+                  for key, lim in judged.items()}
+        notes.append(LimitNote("connection_rules", regulation=regulation))
     return EffectiveLimits(
         regulation=limits.regulation, column=limits.column, kq=limits.kq, kf=limits.kf,
-        limits=limits.limits, notes=(*notes, *limits.notes),
+        limits=judged, notes=(*notes, *limits.notes),
     )
 
 

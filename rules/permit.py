@@ -16,8 +16,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+# How a member factory's wastewater leaves it (SPEC "Clusters"): into the cluster's network to
+# the central plant, through its own treatment, or untreated outside the network.
+Connection = Literal["connected", "own_treatment", "not_connected"]
+CONNECTION_STATION = "connection"  # a factory's monitoring station (SPEC)
+FLOW_KEYS = ("flow_in", "flow_out", "flow_bypass")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -42,6 +48,13 @@ class RangeLimit(BaseModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
         return self
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """A validation error about `field` (a path below the model being validated), so the config
+    error names e.g. `plants[2].limits` rather than the model alone."""
+    return PydanticCustomError("config_field", "{field}: {message}",
+                               {"field": field, "message": message})
 
 
 def _limit_form(value: object) -> str:
@@ -94,15 +107,80 @@ class Plant(BaseModel):
     name: str
     timezone: str = "Asia/Ho_Chi_Minh"
     design_flow_m3_day: float = Field(gt=0)
-    regulation: str = "qcvn40-2011"
+    regulation: str = Field(
+        default="qcvn40-2011",
+        description="regulation id; a factory may leave it out when `limits` cover every "
+        "parameter it monitors (its connection limits)")
     # A/B for QCVN 40:2011; QCVN 40:2025 drafts add C (checked against the regulation data).
     column: Literal["A", "B", "C"] = "B"
     kq: float | None = Field(default=None, gt=0)  # wins over receiving_water when both given
     interval: str = "5m"
     stations: dict[str, list[str]]
-    limits: dict[str, PermitLimit] = Field(default_factory=dict)
+    limits: dict[str, PermitLimit] = Field(
+        default_factory=dict, description="permit overrides (a connected factory: the "
+        "cluster's connection limits), a max or {min, max}")
     receiving_water: ReceivingWater | None = None
     permit_changes: tuple[PermitChange, ...] = ()
+    kind: Literal["plant", "factory"] = Field(
+        default="plant", description="`factory`: a member factory with its own monitoring "
+        "station `connection` (flow_out + quality), judged against `limits`")
+    discharges_to: str | None = Field(
+        default=None, pattern=ID_RE,
+        description="factories: the central plant id its wastewater goes to (absent: it "
+        "treats and discharges itself)")
+    connection: Connection | None = Field(
+        default=None,
+        description="factories: connected (needs discharges_to), own_treatment or "
+        "not_connected (discharges untreated outside the network); default: connected with "
+        "discharges_to, else own_treatment")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _connection_limits_in_full(cls, data: object) -> object:
+        # Only a raw document tells whether `regulation` was left out (SPEC: a factory may omit
+        # it when its connection limits cover every monitored parameter).
+        if not (isinstance(data, dict) and data.get("kind") == "factory"
+                and "regulation" not in data):
+            return data
+        stations, limits = data.get("stations"), data.get("limits", {})
+        if not isinstance(stations, dict) or not isinstance(limits, dict):
+            return data  # field validation names the bad shape
+        monitored = dict.fromkeys(
+            key for keys in stations.values() if isinstance(keys, list)
+            for key in keys if key not in FLOW_KEYS)
+        missing = [key for key in monitored if key not in limits]
+        if missing:
+            raise field_error(
+                "limits", "a factory without a regulation needs connection limits for every "
+                f"monitored parameter (missing: {', '.join(missing)})")
+        return data
+
+    @model_validator(mode="after")
+    def _factory_terms(self) -> Plant:
+        if self.kind == "plant":
+            for name in ("discharges_to", "connection"):
+                if getattr(self, name) is not None:
+                    raise field_error(name, 'only a kind = "factory" entry takes this key')
+            return self
+        if "flow_out" not in self.stations.get(CONNECTION_STATION, []):
+            raise field_error("stations", f"a factory needs a {CONNECTION_STATION!r} station "
+                              "measuring flow_out")
+        if self.connection == "connected" and self.discharges_to is None:
+            raise field_error("discharges_to", "a connected factory names the central plant "
+                              "it discharges to")
+        if self.connection not in (None, "connected") and self.discharges_to is not None:
+            raise field_error("discharges_to", f"a factory that is {self.connection} "
+                              "discharges to no plant")
+        return self
+
+    @property
+    def connection_status(self) -> Connection | None:
+        """A factory's connection (given, or implied by `discharges_to`); None for a plant."""
+        if self.kind == "plant":
+            return None
+        if self.connection is not None:
+            return self.connection
+        return "connected" if self.discharges_to is not None else "own_treatment"
 
     @model_validator(mode="after")
     def _permit_terms(self) -> Plant:

@@ -30,11 +30,41 @@ class TreatmentRow:
             "inflow_m3": round(self.inflow_m3, 3),
             "outflow_m3": round(self.outflow_m3, 3),
             "bypass_m3": round(self.bypass_m3, 3),
-            "treated_ratio": None if self.treated_ratio is None else round(self.treated_ratio, 4),
-            "compliant_ratio": (
-                None if self.compliant_ratio is None else round(self.compliant_ratio, 4)
-            ),
+            "treated_ratio": _ratio(self.treated_ratio),
+            "compliant_ratio": _ratio(self.compliant_ratio),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRow:
+    """Per cluster and plant-local day (or month, `date` = "YYYY-MM"): the collection and
+    treatment ledger of the 100 % target (SPEC `clusters` rows). Ratios are None when nothing
+    measured was generated; `target_met` is None for a period not (wholly) judged."""
+
+    cluster: str
+    date: str
+    generated_m3: float
+    collected_m3: float
+    treated_compliant_m3: float
+    collection_ratio: float | None
+    treatment_ratio: float | None
+    target_met: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "date": self.date,
+            "generated_m3": round(self.generated_m3, 3),
+            "collected_m3": round(self.collected_m3, 3),
+            "treated_compliant_m3": round(self.treated_compliant_m3, 3),
+            "collection_ratio": _ratio(self.collection_ratio),
+            "treatment_ratio": _ratio(self.treatment_ratio),
+            "target_met": self.target_met,
+        }
+
+
+def _ratio(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +102,12 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     treatment: list[TreatmentRow] = field(default_factory=list)
     completeness: list[CompletenessRow] = field(default_factory=list)
+    clusters: list[ClusterRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "findings": [f.to_json() for f in self.findings],
             "treatment": [t.to_json() for t in self.treatment],
             "completeness": [c.to_json() for c in self.completeness],
+            "clusters": [c.to_json() for c in self.clusters],
         }

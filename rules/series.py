@@ -68,6 +68,15 @@ def plant_rows(frame: pd.DataFrame, plant_id: str) -> pd.DataFrame:
     return frame
 
 
+def in_range(frame: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
+    """Rows with lo <= time < hi (UTC ns)."""
+    if frame.empty:
+        return frame
+    times = frame_times(frame)
+    keep = (times >= lo) & (times < hi)
+    return frame if keep.all() else frame[keep]
+
+
 def station_rows(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Split a one-plant frame by station."""
     if frame.empty:

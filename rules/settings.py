@@ -81,7 +81,9 @@ class CheckSettings(BaseModel):
         description="bases judged inline on every ingested batch (for fast alerts)",
     )
     compliance_stations: tuple[str, ...] = Field(
-        default=("outlet",), description="stations whose parameters are judged against limits"
+        default=("outlet", "connection"),
+        description="stations whose parameters are judged against limits (`connection`: a "
+        "member factory's discharge into the cluster network)",
     )
     severity: SeverityBands = Field(default_factory=SeverityBands)
     data_severity: Severity = Field(
@@ -122,6 +124,13 @@ class CheckSettings(BaseModel):
         "accuracy each, sludge/evaporation (~1 %) and the plant's retention lag across "
         "midnight move a day's ratio by several % (an operational allowance, not a regulation "
         "value; 0 = strict). Bypass or non-compliant discharge is a shortfall at any volume",
+    )
+    collection_tolerance: float = Field(
+        default=0.05, ge=0, lt=1.0,
+        description="allowance on a cluster's collection balance (generated vs the central "
+        "plant's inflow): several flowmeters, estimated declared flows, network losses and "
+        "travel time across midnight (an operational allowance, not a regulation value; "
+        "0 = strict). A not_connected member is a shortfall at any volume",
     )
     flow_gap_intervals: float = Field(
         default=3.0, gt=0,

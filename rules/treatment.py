@@ -12,7 +12,9 @@ valid data of a parameter is reported as `insufficient_data`, not counted as a b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -20,12 +22,13 @@ from rules.bases import Context
 from rules.episodes import Subject, local_time, merge_episodes
 from rules.findings import Finding
 from rules.limits import schedule_bounds
+from rules.permit import FLOW_KEYS
 from rules.results import TreatmentRow
 from rules.series import Series
+from rules.settings import CheckSettings
 from rules.windows import Windows, calendar_pieces, calendar_windows
 
 _NS_PER_H = 3.6e12
-FLOW_KEYS = ("flow_in", "flow_out", "flow_bypass")
 
 
 def integrate(series: Series, edges: np.ndarray, gap_ns: float) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +75,59 @@ def _hour_compliance(ctx: Context, judged: Sequence[Series], hours: Windows) -> 
     return ok
 
 
+@dataclass(frozen=True, slots=True)
+class HourLedger:
+    """A plant's flows per plant-local hour piece of a range: volumes and measured time per flow
+    key, the hours both the inlet and outlet meters measured, and the outflow of hours in which
+    every judged parameter met its limits (compliantly treated water)."""
+
+    hours: Windows
+    volumes: Mapping[str, np.ndarray]  # m³ per hour piece
+    coverage: Mapping[str, np.ndarray]  # ns measured per hour piece
+    measured: np.ndarray  # bool per hour piece
+    compliant_out: np.ndarray  # m³ per hour piece
+    flows: Mapping[str, Sequence[Series]]  # the flow series integrated, per flow key
+
+
+def flow_volumes(
+    series: Sequence[Series], edges: np.ndarray, gap_ns: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(m³, measured ns) per piece of one flow measured by several series (summed volumes,
+    the best-covered meter's time)."""
+    total, covered = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
+    for one in series:
+        vol, cov = integrate(one, edges, gap_ns)
+        total += vol
+        covered = np.maximum(covered, cov)
+    return total, covered
+
+
+def well_measured(covered: np.ndarray, hours: Windows, min_valid_fraction: float) -> np.ndarray:
+    """True per piece measured for at least `min_valid_fraction` of its length."""
+    return covered >= min_valid_fraction * (hours.ends - hours.starts).astype(np.float64)
+
+
+def hour_ledger(
+    ctx: Context,
+    flows: Mapping[str, Sequence[Series]],
+    judged: Sequence[Series],
+    start: datetime,
+    end: datetime,
+) -> HourLedger:
+    """The plant's hour-by-hour volumes over [start, end) (see `HourLedger`)."""
+    hours = calendar_pieces("hourly_mean", ctx.zone, start, end)
+    gap = ctx.settings.flow_gap_intervals * ctx.interval.total_seconds() * 1e9
+    volumes: dict[str, np.ndarray] = {}
+    coverage: dict[str, np.ndarray] = {}
+    for key in FLOW_KEYS:
+        volumes[key], coverage[key] = flow_volumes(flows.get(key, ()), hours.edges, gap)
+    fraction = ctx.settings.min_valid_fraction
+    measured = (well_measured(coverage["flow_in"], hours, fraction)
+                & well_measured(coverage["flow_out"], hours, fraction))
+    compliant_out = volumes["flow_out"] * _hour_compliance(ctx, judged, hours)
+    return HourLedger(hours, volumes, coverage, measured, compliant_out, flows)
+
+
 def treatment_table(
     ctx: Context,
     flows: Mapping[str, Sequence[Series]],
@@ -84,74 +140,87 @@ def treatment_table(
     for whole days/months whose compliant ratio is under the target less the tolerance, or
     that discharged any water untreated (bypass) or non-compliant; partial days are reported
     as rows but never judged."""
-    hours = calendar_pieces("hourly_mean", ctx.zone, start, end)
-    if len(hours) == 0:
-        return [], []
-    gap = ctx.settings.flow_gap_intervals * ctx.interval.total_seconds() * 1e9
-    span = (hours.ends - hours.starts).astype(np.float64)
-    volumes: dict[str, np.ndarray] = {}
-    coverage: dict[str, np.ndarray] = {}
-    for key in FLOW_KEYS:
-        total, covered = np.zeros(len(hours)), np.zeros(len(hours))
-        for series in flows.get(key, ()):
-            vol, cov = integrate(series, hours.edges, gap)
-            total += vol
-            covered = np.maximum(covered, cov)
-        volumes[key], coverage[key] = total, covered
-    unmeasured = span - np.minimum(coverage["flow_in"], coverage["flow_out"])
-    need = ctx.settings.min_valid_fraction * span
-    measured = (coverage["flow_in"] >= need) & (coverage["flow_out"] >= need)
-    compliant_out = volumes["flow_out"] * _hour_compliance(ctx, judged, hours)
-
-    local = [local_time(int(t), ctx.zone) for t in hours.starts]
-    days = np.array([d.date().isoformat() for d in local])
-    months = np.array([d.strftime("%Y-%m") for d in local])
-    full_days = set(calendar_windows("daily_mean", ctx.zone, start, end).starts.tolist())
-    full_months = set(calendar_windows("monthly_mean", ctx.zone, start, end).starts.tolist())
-
+    ledger = hour_ledger(ctx, flows, judged, start, end)
     rows: list[TreatmentRow] = []
     findings: list[Finding] = []
-    floor = ctx.settings.treatment_target - ctx.settings.treatment_tolerance
+    for period in ledger_periods(ledger.hours, ctx.zone, start, end):
+        row = treatment_row(ctx.plant, period, ledger)
+        rows.append(row)
+        if period.whole and falls_short(row, ctx.settings):
+            ratio = row.compliant_ratio or 0.0
+            findings.append(Finding(
+                plant=ctx.plant, station=outlet, parameter="compliant_ratio",
+                kind="treatment_shortfall", basis=period.basis,
+                start=period.start, end=period.end,
+                value=ratio, limit=ctx.settings.treatment_target,
+                ratio=ratio / ctx.settings.treatment_target,
+                severity=ctx.settings.shortfall_severity,
+            ))
+    return rows, findings
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A plant-local day or month of a ledger: its hour pieces (`sel`), label, bounds, and
+    whether it lies wholly inside the checked range (only whole periods are judged)."""
+
+    basis: str  # day | month
+    label: str  # YYYY-MM-DD | YYYY-MM
+    sel: np.ndarray
+    whole: bool
+    start: datetime
+    end: datetime
+
+
+def ledger_periods(hours: Windows, zone: ZoneInfo, start: datetime, end: datetime) -> list[Period]:
+    """The days, then the months, that the hour pieces of [start, end) fall in."""
+    if len(hours) == 0:
+        return []
+    local = [local_time(int(t), zone) for t in hours.starts]
+    days = np.array([d.date().isoformat() for d in local])
+    months = np.array([d.strftime("%Y-%m") for d in local])
+    full_days = set(calendar_windows("daily_mean", zone, start, end).starts.tolist())
+    full_months = set(calendar_windows("monthly_mean", zone, start, end).starts.tolist())
+    periods: list[Period] = []
     for labels, full, basis in ((days, full_days, "day"), (months, full_months, "month")):
         for label in dict.fromkeys(labels.tolist()):
             sel = labels == label
-            row = _row(ctx.plant, label, sel, measured, volumes, compliant_out, unmeasured)
-            rows.append(row)
             first, last = np.flatnonzero(sel)[[0, -1]]
-            whole = int(hours.starts[first]) in full
-            ratio = row.compliant_ratio
-            # The tolerance absorbs flowmeter disagreement only: water that left untreated
-            # (bypass) or while a parameter was over its limit is a shortfall at any volume.
-            untreated = row.bypass_m3 > 0 or (
-                row.treated_ratio is not None and ratio is not None
-                and row.treated_ratio - ratio > _RATIO_EPSILON
-            )
-            if whole and ratio is not None and (ratio < floor or untreated):
-                findings.append(Finding(
-                    plant=ctx.plant, station=outlet, parameter="compliant_ratio",
-                    kind="treatment_shortfall", basis=basis,
-                    start=local_time(int(hours.starts[first]), ctx.zone),
-                    end=local_time(int(hours.ends[last]), ctx.zone),
-                    value=ratio, limit=ctx.settings.treatment_target,
-                    ratio=ratio / ctx.settings.treatment_target,
-                    severity=ctx.settings.shortfall_severity,
-                ))
-    return rows, findings
+            periods.append(Period(
+                basis, label, sel, int(hours.starts[first]) in full,
+                local_time(int(hours.starts[first]), zone),
+                local_time(int(hours.ends[last]), zone)))
+    return periods
+
+
+def falls_short(row: TreatmentRow, settings: CheckSettings) -> bool:
+    """A plant's day/month misses the target: compliant ratio under the target less the
+    tolerance, or any water left untreated (bypass) or non-compliant, whatever its volume."""
+    ratio = row.compliant_ratio
+    if ratio is None:
+        return False
+    # The tolerance absorbs flowmeter disagreement only: water that left untreated (bypass)
+    # or while a parameter was over its limit is a shortfall at any volume.
+    untreated = row.bypass_m3 > 0 or (
+        row.treated_ratio is not None and row.treated_ratio - ratio > _RATIO_EPSILON)
+    return ratio < settings.treatment_target - settings.treatment_tolerance or untreated
 
 
 _RATIO_EPSILON = 1e-9
 
 
-def _row(
-    plant: str, label: str, sel: np.ndarray, measured: np.ndarray,
-    volumes: Mapping[str, np.ndarray], compliant_out: np.ndarray, unmeasured: np.ndarray,
-) -> TreatmentRow:
-    both = sel & measured
+def treatment_row(plant: str, period: Period, ledger: HourLedger) -> TreatmentRow:
+    """The SPEC treatment row of one period: volumes over all its hours, ratios over the
+    hours both meters measured."""
+    sel, volumes = period.sel, ledger.volumes
+    both = sel & ledger.measured
     inflow = float(volumes["flow_in"][both].sum())
     outflow = float(volumes["flow_out"][both].sum())
-    compliant = float(compliant_out[both].sum())
+    compliant = float(ledger.compliant_out[both].sum())
+    span = (ledger.hours.ends - ledger.hours.starts).astype(np.float64)
+    unmeasured = span - np.minimum(ledger.coverage["flow_in"], ledger.coverage["flow_out"])
     return TreatmentRow(
-        plant=plant, date=label, inflow_m3=float(volumes["flow_in"][sel].sum()),
+        plant=plant, date=period.label, inflow_m3=float(volumes["flow_in"][sel].sum()),
         outflow_m3=float(volumes["flow_out"][sel].sum()),
         bypass_m3=float(volumes["flow_bypass"][sel].sum()),
         treated_ratio=outflow / inflow if inflow > 0 else None,

@@ -51,7 +51,7 @@ from rules.regulation import load_regulation
 
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
-_PHRASES = ("column", "coefficients", "no_coefficients", "permit")
+_PHRASES = ("column", "coefficients", "no_coefficients", "permit", "connection")
 
 
 class _Model(BaseModel):
@@ -217,8 +217,8 @@ class Vocabulary:
         kf: float | None = None, *, exempt: bool = False,
     ) -> str:
         """Where a limit comes from: the permit ("giấy phép") or the regulation's terms."""
-        if source == "permit":
-            return self._word(self.terms.phrases, "permit")
+        if source in ("permit", "connection"):
+            return self._word(self.terms.phrases, source)
         return self.regulation_terms(regulation, column, kq, kf, exempt=exempt)
 
     def limit_note(

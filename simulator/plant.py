@@ -45,14 +45,18 @@ _NO_COEFFICIENTS = frozenset({"temperature", "ph", "color", "coliform"})
 # Typical treated-effluent level as a fraction of the reference limit (COD ~ 40-70 mg/L at B).
 _TYPICAL_FRACTION: dict[str, float] = {"cod": 0.38, "tss": 0.22, "nh4_n": 0.27}
 _DEFAULT_FRACTION = 0.3
+# A member factory's pretreated discharge sits well inside its connection limits but far above
+# a WWTP's effluent (the central plant removes the rest).
+_FACTORY_FRACTION = 0.6
 _GENERIC_LEVEL = 10.0  # parameters the simulator knows nothing about
 PH_MEAN = 7.2
 # Working-day inflow shape: (local hour, relative flow); normalised to a daily mean of 1.
-_SHAPE_KNOTS = (
+WORKING_DAY = (
     (0.0, 0.50), (5.0, 0.42), (6.5, 0.75), (8.0, 1.40), (11.3, 1.50), (12.0, 1.05),
     (13.0, 1.05), (13.7, 1.45), (16.5, 1.45), (18.0, 1.00), (21.0, 0.65), (24.0, 0.50),
 )  # fmt: skip
-_DAY_FACTOR = (1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.55)  # Monday .. Sunday
+WEEK = (1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.55)  # day factors, Monday .. Sunday
+FLAT_WEEK = (1.0,) * 7
 _WEEKEND_AMPLITUDE = 0.5  # weekend days are flatter as well as lower
 TREATMENT_LAG = timedelta(minutes=30)  # pure delay; plus ~45 min of tank mixing (smoothing)
 _MIXING_TAU = timedelta(minutes=45)
@@ -72,6 +76,7 @@ class Noise:
 _NOISE: dict[str, Noise] = {
     "flow_in": Noise(timedelta(minutes=90), 0.07),
     "flow_out": Noise(timedelta(minutes=30), 0.02),  # flow-meter noise on the routed flow
+    "flow_in_meter": Noise(timedelta(minutes=30), 0.02),  # meter noise on a given inflow
     "temperature": Noise(timedelta(hours=3), 0.4),
     "ph": Noise(timedelta(hours=1), 0.12),
     "cod": Noise(timedelta(hours=2), 0.12),
@@ -123,6 +128,8 @@ def typical_level(plant: Plant, key: str) -> float:
     limit = reference_limit(plant, key, unknown_kq=_KQ_LOWEST)
     if limit is None:
         return _GENERIC_LEVEL
+    if plant.kind == "factory":
+        return limit * _FACTORY_FRACTION
     return limit * _TYPICAL_FRACTION.get(key, _DEFAULT_FRACTION)
 
 
@@ -143,14 +150,20 @@ class PlantModel:
     Holds the AR(1) states between blocks, so consecutive calls continue one smooth run.
     """
 
-    def __init__(self, plant: Plant, seed: int, interval: timedelta) -> None:
+    def __init__(
+        self, plant: Plant, seed: int, interval: timedelta,
+        shape: Sequence[tuple[float, float]] = WORKING_DAY, week: Sequence[float] = WEEK,
+    ) -> None:
+        """`shape`: (local hour, relative flow) knots of a working day; `week`: day factors
+        Monday .. Sunday (weekend days are also flattened when their factor is below 1)."""
         self.plant = plant
         self.keys = sorted({key for keys in plant.stations.values() for key in keys})
         self._zone = plant.zone
         self._interval = interval
+        self._week = np.array(week, dtype=float)
         self._grid = np.arange(0.0, 24.0, 1.0 / 60.0)  # one day, per minute
-        hours = np.array([knot[0] for knot in _SHAPE_KNOTS])
-        values = np.array([knot[1] for knot in _SHAPE_KNOTS])
+        hours = np.array([knot[0] for knot in shape])
+        values = np.array([knot[1] for knot in shape])
         weekday = np.interp(self._grid, hours, values)
         weekday = weekday / weekday.mean()
         weekend = 1.0 + _WEEKEND_AMPLITUDE * (weekday - 1.0)
@@ -160,24 +173,33 @@ class PlantModel:
         self._pipe: deque[float] | None = None
         self._tank = 0.0
         self._noise: dict[str, _Ar1] = {}
-        for key in (*self.keys, "flow_in", "flow_out"):
+        for key in (*self.keys, "flow_in", "flow_out", "flow_in_meter"):
             spec = _NOISE.get(key, _DEFAULT_NOISE)
             rng = np.random.default_rng(plant_seed(seed, plant.id, key))
             self._noise[key] = _Ar1(spec, interval, rng)
         self._white = np.random.default_rng(plant_seed(seed, plant.id, "white"))
 
-    def series(self, times: Sequence[datetime]) -> dict[str, np.ndarray]:
-        """Values of every configured key (plus flows) at the given aware times."""
+    def series(
+        self, times: Sequence[datetime], inflow: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Values of every configured key (plus flows) at the given aware times. `inflow`
+        (m³/h), when given, is what actually reaches the plant (a cluster's network) in place
+        of the modelled working day; the inlet meter then adds its own noise."""
         n = len(times)
         design = hourly_design_flow(self.plant)
         hour, day = self._clock(times, timedelta(0))
         load_hour, load_day = self._clock(times, _LOAD_LAG)
-        inflow_rel = self._relative(hour, day)
         load = self._relative(load_hour, load_day)
         out: dict[str, np.ndarray] = {}
-        inflow = np.maximum(design * inflow_rel * (1 + self._noise["flow_in"].draw(n)), 0)
-        out["flow_in"] = inflow
-        treated = self._route(inflow, times[0])
+        if inflow is None:
+            inflow_rel = self._relative(hour, day)
+            inflow = np.maximum(design * inflow_rel * (1 + self._noise["flow_in"].draw(n)), 0)
+            out["flow_in"] = inflow
+            treated = self._route(inflow, times[0])
+        else:
+            out["flow_in"] = np.maximum(
+                inflow * (1 + self._noise["flow_in_meter"].draw(n)), 0)
+            treated = self._route(inflow, times[0], level=float(inflow[0]))
         out["flow_out"] = np.maximum(
             _OUTFLOW_RATIO * treated * (1 + self._noise["flow_out"].draw(n)), 0
         )
@@ -209,14 +231,16 @@ class PlantModel:
         """Flow relative to the design rate: day-of-week factor x daily shape."""
         weekday = np.interp(hour, self._grid, self._shapes[0], period=24.0)
         weekend = np.interp(hour, self._grid, self._shapes[1], period=24.0)
-        factor = np.array(_DAY_FACTOR)[day]
-        return factor * np.where(day >= 5, weekend, weekday)
+        factor = self._week[day]
+        return factor * np.where(factor < 1.0, weekend, weekday)
 
-    def _route(self, inflow: np.ndarray, first: datetime) -> np.ndarray:
+    def _route(
+        self, inflow: np.ndarray, first: datetime, level: float | None = None
+    ) -> np.ndarray:
         """Outflow before losses: the actual inflow delayed by the treatment lag and mixed
         in the tanks (first-order), carried across blocks so the volume balances."""
         if self._pipe is None:
-            self._warm_up(first)
+            self._warm_up(first, level)
         pipe = self._pipe if self._pipe is not None else deque()
         tank, mixing = self._tank, self._mixing
         out = []
@@ -229,12 +253,14 @@ class PlantModel:
         self._tank = tank
         return np.array(out, dtype=float)
 
-    def _warm_up(self, first: datetime) -> None:
-        """Fill the pipe and tank with the undisturbed inflow of the hours before the run."""
+    def _warm_up(self, first: datetime, level: float | None = None) -> None:
+        """Fill the pipe and tank with the undisturbed inflow of the hours before the run
+        (or a steady `level` when the inflow is given from outside)."""
         warm = self._delay + math.ceil(4 * _MIXING_TAU / self._interval)
         before = [first - (warm - i) * self._interval for i in range(warm)]
         hour, day = self._clock(before, timedelta(0))
-        prior = (hourly_design_flow(self.plant) * self._relative(hour, day)).tolist()
+        prior = ([level] * warm if level is not None
+                 else (hourly_design_flow(self.plant) * self._relative(hour, day)).tolist())
         self._tank = prior[0]
         self._pipe = deque(maxlen=max(self._delay, 1))
         for flow in prior:

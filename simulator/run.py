@@ -7,10 +7,11 @@ without a broker, and the same plan yields the same bytes for the same seed.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,17 +21,28 @@ import numpy as np
 
 from collector.payload import MAX_PAYLOAD_BYTES, Topic, encode_message, encode_record
 from collector.settings import MqttSettings
+from rules.cluster import ClusterLayout
 from rules.permit import Plant
+from simulator.cluster import (
+    ClusterModel,
+    Link,
+    cluster_truth,
+    network_links,
+    plan_cluster_episodes,
+)
 from simulator.errors import SimulatorError
 from simulator.malformed import malformed_messages
 from simulator.plant import PlantModel
 from simulator.publisher import Publisher
 from simulator.scenarios import (
+    CLUSTER_SCENARIOS,
     Episode,
     StationBlock,
+    StepBlock,
     apply_episodes,
     parse_scenarios,
     plan_episodes,
+    station_blocks,
 )
 from simulator.truth import Published, build_truth, write_truth
 
@@ -55,6 +67,7 @@ class SimulateOptions:
     seed: int = 0
     plants: int = 1
     truth: Path | None = None
+    cluster: str | None = None
 
     def __post_init__(self) -> None:
         if self.duration <= timedelta(0):
@@ -69,6 +82,10 @@ class SimulateOptions:
             raise SimulatorError("--plants must be at least 1")
         if self.start is not None and self.start.tzinfo is None:
             raise SimulatorError("--start needs a UTC offset (e.g. 2026-11-22T00:00:00+07:00)")
+        if self.cluster is not None and self.plant is not None:
+            raise SimulatorError("--plant and --cluster are exclusive")
+        if self.cluster is not None and self.plants > 1:
+            raise SimulatorError("--plants clones plants; it does not combine with --cluster")
         parse_scenarios(self.scenario)
 
     @property
@@ -100,6 +117,8 @@ class SimulationPlan:
     end: datetime
     seed: int
     episodes: tuple[Episode, ...] = field(default=())
+    cluster: ClusterLayout | None = None  # `--cluster`: the plants are its published ones
+    links: tuple[Link, ...] = field(default=())  # how each member's water reaches the plant
 
     def interval(self, plant: Plant, options: SimulateOptions) -> timedelta:
         return options.interval or plant.interval_delta
@@ -142,9 +161,17 @@ def clone_plants(plants: Sequence[Plant], count: int) -> list[Plant]:
 
 
 def plan_simulation(
-    plants: Sequence[Plant], options: SimulateOptions, now: datetime | None = None
+    plants: Sequence[Plant], options: SimulateOptions, now: datetime | None = None,
+    clusters: Sequence[ClusterLayout] = (),
 ) -> SimulationPlan:
-    """Select and clone plants, resolve the period from the time mode, lay out the episodes."""
+    """Select and clone plants (or a whole cluster), resolve the period from the time mode,
+    lay out the episodes."""
+    scenarios = parse_scenarios(options.scenario)
+    if options.cluster is not None:
+        return _plan_cluster(clusters, options, scenarios, now or datetime.now(UTC))
+    whole = [name for name in scenarios if name in CLUSTER_SCENARIOS]
+    if whole:
+        raise SimulatorError(f"scenario {whole[0]!r} simulates a whole cluster: give --cluster")
     selected = list(plants)
     if options.plant is not None:
         selected = [plant for plant in plants if plant.id == options.plant]
@@ -152,7 +179,6 @@ def plan_simulation(
             known = ", ".join(plant.id for plant in plants) or "none"
             raise SimulatorError(f"unknown plant {options.plant!r} (configured: {known})")
     chosen = clone_plants(selected, max(options.plants, len(selected)))
-    scenarios = parse_scenarios(options.scenario)
     start = _resolve_start(chosen, options, now or datetime.now(UTC))
     end = start + options.duration
     episodes: list[Episode] = []
@@ -161,6 +187,38 @@ def plan_simulation(
             plan_episodes(plant, scenarios, start, end, options.interval or plant.interval_delta)
         )
     return SimulationPlan(tuple(chosen), scenarios, start, end, options.seed, tuple(episodes))
+
+
+def _plan_cluster(
+    clusters: Sequence[ClusterLayout], options: SimulateOptions, scenarios: tuple[str, ...],
+    now: datetime,
+) -> SimulationPlan:
+    """A whole cluster: its central plant and metered members in lockstep on one interval;
+    plant scenarios apply to the central plant, cluster scenarios to the network."""
+    layout = next((c for c in clusters if c.id == options.cluster), None)
+    if layout is None:
+        known = ", ".join(c.id for c in clusters) or "none"
+        raise SimulatorError(f"unknown cluster {options.cluster!r} (configured: {known})")
+    chosen = list(layout.plants)
+    if not chosen:
+        raise SimulatorError(f"cluster {layout.id!r} has no plant or metered factory to "
+                             "simulate (declared members publish nothing)")
+    intervals = {plant.interval_delta for plant in chosen}
+    if options.interval is None and len(intervals) > 1:
+        raise SimulatorError(f"the plants of cluster {layout.id!r} have different intervals: "
+                             "give --interval")
+    interval = options.interval or chosen[0].interval_delta
+    own = [name for name in scenarios if name not in CLUSTER_SCENARIOS and name != "normal"]
+    if own and layout.central is None:
+        raise SimulatorError(f"plant scenario {own[0]!r} applies to the central plant; "
+                             f"cluster {layout.id!r} has none")
+    start = _resolve_start(chosen, options, now)
+    end = start + options.duration
+    episodes = plan_cluster_episodes(layout, scenarios, start, end)
+    if layout.central is not None:
+        episodes += plan_episodes(layout.central, scenarios, start, end, interval)
+    return SimulationPlan(tuple(chosen), scenarios, start, end, options.seed, tuple(episodes),
+                          cluster=layout, links=network_links(layout, options.seed, interval))
 
 
 def _resolve_start(plants: Sequence[Plant], options: SimulateOptions, now: datetime) -> datetime:
@@ -176,45 +234,87 @@ def _resolve_start(plants: Sequence[Plant], options: SimulateOptions, now: datet
     return now - (now - epoch) % step
 
 
-def generate(plants: Sequence[Plant], options: SimulateOptions) -> Iterator[Message]:
+def generate(
+    plants: Sequence[Plant], options: SimulateOptions, clusters: Sequence[ClusterLayout] = ()
+) -> Iterator[Message]:
     """Every message of the run in time order (lazy). Same plants + options → same bytes."""
-    return generate_plan(plan_simulation(plants, options), options)
+    return generate_plan(plan_simulation(plants, options, clusters=clusters), options)
 
 
 def generate_plan(plan: SimulationPlan, options: SimulateOptions) -> Iterator[Message]:
     """The messages of an already resolved plan, all plants merged by time."""
-    streams = [_plant_messages(plant, plan, plan.interval(plant, options)) for plant in plan.plants]
+    if plan.cluster is not None:
+        streams = _cluster_messages(plan, plan.cluster, options)
+    else:
+        streams = [_plant_messages(plant, plan, plan.interval(plant, options))
+                   for plant in plan.plants]
     if len(streams) == 1:
         return streams[0]
     return heapq.merge(*streams, key=lambda message: message.at)
 
 
-def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> Iterator[Message]:
+def block_steps(plan: SimulationPlan, interval: timedelta) -> Iterator[tuple[list[datetime],
+                                                                             np.ndarray]]:
+    """(record times, step indices) of each block of the run."""
+    steps = math.ceil((plan.end - plan.start) / interval)
+    for first in range(0, steps, BLOCK_STEPS):
+        index = np.arange(first, min(steps, first + BLOCK_STEPS))
+        yield [plan.start + int(k) * interval for k in index], index
+
+
+def plant_blocks(plant: Plant, plan: SimulationPlan, interval: timedelta) -> Iterator[StepBlock]:
+    """The plant model's series, block by block, with the plant's episodes applied."""
     model = PlantModel(plant, plan.seed, interval)
+    episodes = [episode for episode in plan.episodes if episode.plant == plant.id]
+    for times, index in block_steps(plan, interval):
+        seconds = np.array([t.timestamp() for t in times])
+        series = model.series(times)
+        blocks = station_blocks(plant, series, len(times))
+        apply_episodes(episodes, seconds, index, series, blocks, plant)
+        yield StepBlock(times, index, blocks)
+
+
+def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> Iterator[Message]:
+    return plant_messages(plant, plan, plant_blocks(plant, plan, interval))
+
+
+def _cluster_messages(
+    plan: SimulationPlan, layout: ClusterLayout, options: SimulateOptions
+) -> list[Iterator[Message]]:
+    """One message stream per published plant of the cluster, fed from one cluster model
+    (each block is generated once and shared)."""
+    interval = options.interval or plan.plants[0].interval_delta
+    model = ClusterModel(layout, plan.seed, interval, plan.episodes, plan.links)
+    copies = itertools.tee(model.blocks(block_steps(plan, interval)), len(plan.plants))
+    return [plant_messages(plant, plan, _blocks_of(plant.id, copy))
+            for plant, copy in zip(plan.plants, copies, strict=True)]
+
+
+def _blocks_of(plant_id: str, blocks: Iterable[dict[str, StepBlock]]) -> Iterator[StepBlock]:
+    for block in blocks:
+        yield block[plant_id]
+
+
+def plant_messages(
+    plant: Plant, plan: SimulationPlan, blocks: Iterable[StepBlock]
+) -> Iterator[Message]:
+    """The MQTT messages of one plant's blocks: one record per station and step (held back,
+    duplicated, skewed or silenced as the blocks say), plus malformed bursts."""
     zone = plant.zone
     episodes = [episode for episode in plan.episodes if episode.plant == plant.id]
     malformed_at = {e.start for e in episodes if e.kind == "malformed"}
-    steps = math.ceil((plan.end - plan.start) / interval)
     topics = {station: Topic(plant.cluster, plant.id, station) for station in plant.stations}
     seq = dict.fromkeys(plant.stations, 0)
     held: dict[str, list[dict[str, Any]]] = {station: [] for station in plant.stations}
-    for first in range(0, steps, BLOCK_STEPS):
-        index = np.arange(first, min(steps, first + BLOCK_STEPS))
-        times = [plan.start + int(k) * interval for k in index]
-        seconds = np.array([t.timestamp() for t in times])
-        series = model.series(times)
-        blocks = {
-            station: _station_block(series, keys, len(times))
-            for station, keys in plant.stations.items()
-        }
-        apply_episodes(episodes, seconds, index, series, blocks, plant)
-        columns = {station: _columns(block) for station, block in blocks.items()}
+    for block_of in blocks:
+        times, blocks_ = block_of.times, block_of.stations
+        columns = {station: _columns(block) for station, block in blocks_.items()}
         for i, at in enumerate(times):
             local = at.astimezone(zone)
-            for station, block in blocks.items():
+            for station, block in blocks_.items():
                 if held[station] and not block.held[i]:
                     yield from _release(topics[station].data, held[station], at)
-            for station, block in blocks.items():
+            for station, block in blocks_.items():
                 if block.silent[i]:
                     continue
                 values, status = columns[station]
@@ -242,17 +342,6 @@ def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> 
             yield from _release(topics[station].data, held[station], plan.end)
 
 
-def _station_block(series: dict[str, np.ndarray], keys: Sequence[str], n: int) -> StationBlock:
-    return StationBlock(
-        values={key: series[key].copy() for key in keys},
-        status={key: np.zeros(n, dtype=np.int64) for key in keys},
-        silent=np.zeros(n, dtype=bool),
-        held=np.zeros(n, dtype=bool),
-        duplicate=np.zeros(n, dtype=bool),
-        skew=np.zeros(n),
-    )
-
-
 def _columns(block: StationBlock) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
     """Rounded plain-Python columns (fast per-record access); status only where non-zero."""
     values = {key: np.round(v, _DECIMALS.get(key, 2)).tolist() for key, v in block.values.items()}
@@ -277,7 +366,8 @@ def _release(topic: str, records: list[dict[str, Any]], at: datetime) -> Iterato
 def truth_document(plan: SimulationPlan, published: Published) -> dict[str, Any]:
     """The ground truth of a plan (see simulator.truth)."""
     return build_truth(
-        plan.seed, plan.scenarios, plan.plants, plan.start, plan.end, plan.episodes, published
+        plan.seed, plan.scenarios, plan.plants, plan.start, plan.end, plan.episodes, published,
+        cluster=None if plan.cluster is None else cluster_truth(plan.cluster, plan.links),
     )
 
 
@@ -287,12 +377,13 @@ def run_simulation(
     options: SimulateOptions,
     progress: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    clusters: Sequence[ClusterLayout] = (),
 ) -> SimulationSummary:
     """Publish the run to the broker, paced by the time mode; write `--truth` at the end.
 
     Safe to call from a thread: it returns soon after `stop` is set.
     """
-    plan = plan_simulation(plants, options)
+    plan = plan_simulation(plants, options, clusters=clusters)
     pace = _Pacer(options, stop)
     counts = {"messages": 0, "records": 0, "malformed": 0, "duplicates": 0}
     began = time.monotonic()

@@ -65,6 +65,32 @@ class StationBlock:
     skew: np.ndarray = field(default_factory=lambda: np.zeros(0))  # seconds added to ts
 
 
+@dataclass(frozen=True, slots=True)
+class StepBlock:
+    """One plant's readings over a block of steps: the record times, their step indices and
+    each station's values as the scenarios leave them."""
+
+    times: list[datetime]
+    index: np.ndarray
+    stations: dict[str, StationBlock]
+
+
+def station_blocks(plant: Plant, series: dict[str, np.ndarray], n: int) -> dict[str,
+                                                                               StationBlock]:
+    """Each configured station's copy of the series it measures, undisturbed."""
+    return {
+        station: StationBlock(
+            values={key: series[key].copy() for key in keys},
+            status={key: np.zeros(n, dtype=np.int64) for key in keys},
+            silent=np.zeros(n, dtype=bool),
+            held=np.zeros(n, dtype=bool),
+            duplicate=np.zeros(n, dtype=bool),
+            skew=np.zeros(n),
+        )
+        for station, keys in plant.stations.items()
+    }
+
+
 @dataclass(slots=True)
 class _Context:
     plant: Plant
@@ -107,19 +133,25 @@ def _conflict(a: str, b: str) -> bool:
     return station_a == station_b and (key_a == key_b or "*" in (key_a, key_b))
 
 
+# Scenarios of a whole cluster (`--cluster`), laid out and applied by simulator.cluster.
+CLUSTER_SCENARIOS = ("illegal-discharge", "factory-overload", "unconnected-factory",
+                     "no-central-plant")
+
+
 def parse_scenarios(text: str) -> tuple[str, ...]:
-    """`"cod-spike,calibration"` → names in canonical order; `all` = every scenario."""
+    """`"cod-spike,calibration"` → names in canonical order; `all` = every plant scenario."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise SimulatorError("no scenario given")
+    known = (*SCENARIOS, *CLUSTER_SCENARIOS)
     if "all" in names:
         return tuple(SCENARIOS)
-    unknown = [name for name in names if name not in SCENARIOS]
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise SimulatorError(
-            f"unknown scenario {unknown[0]!r} (known: all, {', '.join(SCENARIOS)})"
+            f"unknown scenario {unknown[0]!r} (known: all, {', '.join(known)})"
         )
-    return tuple(name for name in SCENARIOS if name in names)
+    return tuple(name for name in known if name in names)
 
 
 def plan_episodes(
@@ -134,7 +166,8 @@ def plan_episodes(
     context = _Context(plant, start, end, interval, first, hours)
     episodes: list[Episode] = []
     for name in scenarios:
-        episodes.extend(SCENARIOS[name](context))
+        if name in SCENARIOS:
+            episodes.extend(SCENARIOS[name](context))
     return sorted(episodes, key=lambda e: (e.start, e.station, e.parameter or "", e.kind))
 
 
@@ -417,7 +450,7 @@ def apply_episodes(
             wild = np.where(steps % 2 == 0, episode.level, 1.1 * episode.level)
             block.values[key] = np.where(mask, wild, block.values[key])
             block.status[key] = np.where(mask, 1, block.status[key])
-        elif episode.kind == "cod-spike" and key:
+        elif episode.kind in ("cod-spike", "factory-overload") and key:
             envelope = _trapezoid(seconds, episode, ramp=600.0)
             base = block.values[key]
             block.values[key] = base + (episode.level - typical_level(plant, key)) * envelope

@@ -32,15 +32,17 @@ def build_truth(
     end: datetime,
     episodes: Sequence[Episode],
     published: Published,
+    cluster: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ground-truth document; times in the (first) plant's offset."""
+    """The ground-truth document; times in the (first) plant's offset. A cluster run adds
+    `cluster`: its members and how each one's water reaches the central plant."""
     zones = {plant.id: plant.zone for plant in plants}
     zone = plants[0].zone if plants else None
 
     def local(ts: datetime, plant: str | None = None) -> str:
         return ts.astimezone(zones.get(plant or "", zone)).isoformat()
 
-    return {
+    doc: dict[str, Any] = {
         "seed": seed,
         "start": local(start),
         "end": local(end),
@@ -64,6 +66,9 @@ def build_truth(
         ],
         "published": _counts(published),
     }
+    if cluster is not None:
+        doc["cluster"] = dict(cluster)
+    return doc
 
 
 def write_truth(path: Path, truth: Mapping[str, Any]) -> None:

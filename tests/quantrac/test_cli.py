@@ -136,7 +136,7 @@ def test_check_csv_json_reports_the_hourly_exceedance(config, day_csv):
     result = quantrac("check", "--config", str(config), "--csv", str(day_csv), "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert set(doc) == {"findings", "treatment", "completeness"}
+    assert set(doc) == {"findings", "treatment", "completeness", "clusters"}
     hourly = [f for f in doc["findings"]
               if f["parameter"] == "cod" and f["basis"] == "hourly_mean"]
     assert len(hourly) == 1

@@ -41,7 +41,7 @@ def test_frame_with_several_plants_and_unsorted_rows(frames: Any) -> None:
     assert [(f.station, f.kind, f.basis, f.value) for f in result.findings] == [
         ("outlet", "exceedance", "hourly_mean", 150.0)]
     doc = json.loads(json.dumps(result.to_json()))
-    assert list(doc) == ["findings", "treatment", "completeness"]
+    assert list(doc) == ["findings", "treatment", "completeness", "clusters"]
     assert len(doc["completeness"]) == 2
 
 
@@ -92,7 +92,7 @@ def test_bad_range_and_future(frames: Any) -> None:
                  start.replace(tzinfo=None), start + timedelta(hours=1), now=start)
     empty = evaluate(frames.station(start, {"cod": [1.0]}), frames.plant(), CheckSettings(),
                      start, start + timedelta(hours=1), now=start - timedelta(hours=1))
-    assert empty.to_json() == {"findings": [], "treatment": [], "completeness": []}
+    assert empty.to_json() == {"findings": [], "treatment": [], "completeness": [], "clusters": []}
 
 
 def test_instantaneous_findings_on_a_batch(frames: Any) -> None:
