@@ -270,8 +270,14 @@ class LocalStack:
             raise StackError(f"could not create database {name}: {response.text[:200]}")
 
     def stop(self) -> None:
-        for name in list(self.servers):
-            self.stop_server(name)
+        # Every server is asked to stop first, then waited for: the shutdowns overlap, so a
+        # slow one (influxd on a loaded machine) does not add its wait to the next one's.
+        servers = [self.servers.pop(name) for name in list(self.servers)]
+        for server in servers:
+            if server.process.poll() is None:
+                server.process.terminate()
+        for server in servers:
+            server.stop()
         if self._own_root and self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
 

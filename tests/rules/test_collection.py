@@ -259,8 +259,8 @@ def test_nothing_before_now_and_nothing_generated() -> None:
 
 def test_a_factory_over_its_connection_limit_is_an_ordinary_exceedance() -> None:
     from rules.evaluate import evaluate
-    from tests.rules.inline_reference import instantaneous_findings
     from rules.limits import plant_limits
+    from tests.rules.inline_reference import instantaneous_findings
 
     member = factory("f1")
     cod = np.where(np.arange(N) // 12 == 9, 300.0, 90.0)  # hour 09 at 2x the limit of 150
