@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from quantrac.config import Config, ConfigError, load_config
-from quantrac.offline import read_csv
+from quantrac.sources import csv_span, load_frame
 from reports.settings import FORMATS as REPORT_FORMATS
 from rules.permit import Plant, parse_duration
 from rules.results import CheckResult
@@ -57,23 +57,6 @@ def select_plants(config: Config, plant_id: str | None) -> list[Plant]:
     return list(config.plants)
 
 
-def load_frame(
-    config: Config, plant: Plant, start: datetime, end: datetime, csv_path: str | None
-) -> pd.DataFrame:
-    """Readings of one plant in [start, end) from the CSV file or from InfluxDB."""
-    if csv_path:
-        frame = read_csv(Path(csv_path))
-        mask = (frame["plant"] == plant.id) & (frame["time"] >= start) & (frame["time"] < end)
-        return frame.loc[mask].reset_index(drop=True)
-    from collector.store import open_store
-
-    store = open_store(config.influx)
-    try:
-        return store.read_frame(plant.id, start, end)
-    finally:
-        store.close()
-
-
 def resolve_period(
     args: argparse.Namespace, config: Config, plants: list[Plant]
 ) -> tuple[datetime, datetime]:
@@ -96,11 +79,7 @@ def resolve_period(
     if args.start or args.end:
         raise ConfigError("give both --from and --to")
     if getattr(args, "csv", None):
-        frame = read_csv(Path(args.csv))
-        if frame.empty:
-            raise ConfigError(f"{args.csv}: no rows")
-        interval = min(p.interval_delta for p in plants)
-        return frame["time"].min().to_pydatetime(), (frame["time"].max() + interval).to_pydatetime()
+        return csv_span(args.csv, plants)
     raise ConfigError("give --from and --to (or --csv)")
 
 

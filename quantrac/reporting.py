@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from quantrac.commands import load_frame
 from quantrac.config import Config
+from quantrac.sources import load_frame
 from reports.errors import ReportsError
 from reports.model import build_report
 from reports.output import write_report
