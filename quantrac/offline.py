@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from collector.errors import PayloadError
-from collector.payload import ID_PATTERN, KEY_PATTERN, STATUS_CODES, parse_time
+from collector.payload import KEY_PATTERN, STATUS_CODES, parse_time
+from rules.topics import ID_PATTERN
 
 STATUS_SUFFIX = "_status"
 

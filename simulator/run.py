@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from collector.payload import MAX_PAYLOAD_BYTES, Topic, encode_message, encode_record
+from collector.payload import MAX_PAYLOAD_BYTES, encode_message, encode_record
 from collector.settings import MqttSettings
 from rules.permit import Plant
+from rules.topics import Topic
 from simulator.errors import SimulatorError
 from simulator.malformed import malformed_messages
 from simulator.plant import PlantModel
@@ -195,7 +196,7 @@ def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> 
     episodes = [episode for episode in plan.episodes if episode.plant == plant.id]
     malformed_at = {e.start for e in episodes if e.kind == "malformed"}
     steps = math.ceil((plan.end - plan.start) / interval)
-    topics = {station: Topic(plant.cluster, plant.id, station) for station in plant.stations}
+    topics = {s: Topic("data", plant.cluster, plant.id, s) for s in plant.stations}
     seq = dict.fromkeys(plant.stations, 0)
     held: dict[str, list[dict[str, Any]]] = {station: [] for station in plant.stations}
     for first in range(0, steps, BLOCK_STEPS):
@@ -213,7 +214,7 @@ def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> 
             local = at.astimezone(zone)
             for station, block in blocks.items():
                 if held[station] and not block.held[i]:
-                    yield from _release(topics[station].data, held[station], at)
+                    yield from _release(topics[station].name, held[station], at)
             for station, block in blocks.items():
                 if block.silent[i]:
                     continue
@@ -230,16 +231,16 @@ def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> 
                     held[station].append(record)
                     continue
                 payload = encode_message([record])
-                yield Message(topics[station].data, payload, at, 1)
+                yield Message(topics[station].name, payload, at, 1)
                 if block.duplicate[i]:
-                    yield Message(topics[station].data, payload, at, 1, "duplicate")
+                    yield Message(topics[station].name, payload, at, 1, "duplicate")
             if at in malformed_at:
                 target = next(e.station for e in episodes if e.kind == "malformed")
                 for _name, topic, payload in malformed_messages(topics[target], local):
                     yield Message(topic, payload, at, 0, "malformed")
     for station in plant.stations:
         if held[station]:
-            yield from _release(topics[station].data, held[station], plan.end)
+            yield from _release(topics[station].name, held[station], plan.end)
 
 
 def _station_block(series: dict[str, np.ndarray], keys: Sequence[str], n: int) -> StationBlock:
