@@ -17,7 +17,10 @@ from pydantic import (
     model_validator,
 )
 
-ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+from rules.topics import ID_PATTERN
+
+# Plant, cluster and station ids are levels of MQTT topics: the topic grammar fixes them.
+ID_RE = f"^{ID_PATTERN.pattern}$"
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
