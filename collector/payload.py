@@ -44,7 +44,7 @@ class Reading:
 
     def __post_init__(self) -> None:
         try:
-            Topic("data", self.cluster, self.plant, self.station)
+            Topic(self.cluster, self.plant, self.station)
         except TopicError as exc:
             raise PayloadError(str(exc)) from exc
         if self.ts.tzinfo is None:

@@ -196,7 +196,7 @@ def _plant_messages(plant: Plant, plan: SimulationPlan, interval: timedelta) -> 
     episodes = [episode for episode in plan.episodes if episode.plant == plant.id]
     malformed_at = {e.start for e in episodes if e.kind == "malformed"}
     steps = math.ceil((plan.end - plan.start) / interval)
-    topics = {s: Topic("data", plant.cluster, plant.id, s) for s in plant.stations}
+    topics = {station: Topic(plant.cluster, plant.id, station) for station in plant.stations}
     seq = dict.fromkeys(plant.stations, 0)
     held: dict[str, list[dict[str, Any]]] = {station: [] for station in plant.stations}
     for first in range(0, steps, BLOCK_STEPS):

@@ -11,6 +11,7 @@ from rules.topics import (
     ID_PATTERN,
     KINDS,
     PREFIX,
+    PlantTopic,
     Topic,
     TopicError,
     build,
@@ -31,15 +32,21 @@ def test_the_prefix_and_id_pattern_are_the_specs() -> None:
 
 
 @pytest.mark.parametrize(("topic", "name"), [
-    (Topic("data", "kb", "kim-bai", "outlet"), "quantrac/v1/kb/kim-bai/outlet/data"),
-    (Topic("alerts", "kb", "kim-bai"), "quantrac/v1/kb/kim-bai/alerts"),
-    (Topic("state", "kb", "kim-bai"), "quantrac/v1/kb/kim-bai/state"),
-    (Topic("ack", "kb", "kim-bai"), "quantrac/v1/kb/kim-bai/alerts/ack"),
+    (Topic("kb", "kim-bai", "outlet"), "quantrac/v1/kb/kim-bai/outlet/data"),
+    (PlantTopic("alerts", "kb", "kim-bai"), "quantrac/v1/kb/kim-bai/alerts"),
+    (PlantTopic("state", "kb", "kim-bai"), "quantrac/v1/kb/kim-bai/state"),
+    (PlantTopic("ack", "kb", "kim-bai"), "quantrac/v1/kb/kim-bai/alerts/ack"),
 ])
-def test_each_kind_builds_and_parses_back(topic: Topic, name: str) -> None:
+def test_each_kind_builds_and_parses_back(topic: Topic | PlantTopic, name: str) -> None:
     assert topic.name == name
-    assert build(topic.kind, topic.cluster, topic.plant, topic.station) == name
+    station = topic.station if isinstance(topic, Topic) else ""
+    assert build(topic.kind, topic.cluster, topic.plant, station) == name
     assert parse(name) == topic
+    assert parse(name).kind == topic.kind == name.rsplit("/", 1)[1]
+
+
+def test_a_station_named_like_a_kind_is_still_a_data_topic() -> None:
+    assert parse("quantrac/v1/kb/kim-bai/alerts/data") == Topic("kb", "kim-bai", "alerts")
 
 
 def test_the_alert_channel_prefix_replaces_the_standard_one() -> None:
@@ -102,16 +109,17 @@ def test_parse_checks_the_ids_of_every_kind() -> None:
         parse(subscription("state"))  # a filter is not a topic
 
 
-@pytest.mark.parametrize(("fields", "reason"), [
-    (("data", "kb", "kim-bai", ""), "bad station id ''"),
-    (("alerts", "kb", "kim-bai", "outlet"), "alerts topics carry no station"),
-    (("alarm", "kb", "kim-bai", ""), "unknown topic kind 'alarm'"),
-    (("state", "kb", "-kim-bai", ""), "bad plant id '-kim-bai'"),
-    (("ack", 7, "kim-bai", ""), "bad cluster id 7"),
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda: Topic("kb", "kim-bai", ""), "bad station id ''"),
+    (lambda: Topic("kb", "Kim Bai", "outlet"), "bad plant id 'Kim Bai'"),
+    (lambda: PlantTopic("data", "kb", "kim-bai"), "not a plant topic kind: 'data'"),
+    (lambda: PlantTopic("alarm", "kb", "kim-bai"), "not a plant topic kind: 'alarm'"),
+    (lambda: PlantTopic("state", "kb", "-kim-bai"), "bad plant id '-kim-bai'"),
+    (lambda: PlantTopic("ack", 7, "kim-bai"), "bad cluster id 7"),
 ])
-def test_a_topic_checks_itself(fields: tuple, reason: str) -> None:
+def test_a_topic_checks_itself(make, reason: str) -> None:
     with pytest.raises(TopicError, match=reason):
-        Topic(*fields)
+        make()
 
 
 def test_check_id_returns_a_good_id() -> None:
@@ -122,8 +130,9 @@ def test_check_id_returns_a_good_id() -> None:
 
 def test_the_fast_data_parse_gives_the_same_value_as_a_checked_topic() -> None:
     fast = parse_data("quantrac/v1/kb/kim-bai/outlet/data")
-    assert fast == Topic("data", "kb", "kim-bai", "outlet")
-    assert hash(fast) == hash(Topic("data", "kb", "kim-bai", "outlet"))
+    assert fast == Topic("kb", "kim-bai", "outlet")
+    assert hash(fast) == hash(Topic("kb", "kim-bai", "outlet"))
+    assert fast.kind == "data" and fast.name == "quantrac/v1/kb/kim-bai/outlet/data"
     with pytest.raises(AttributeError):
         fast.plant = "other"  # type: ignore[misc]  # still frozen
 
@@ -136,7 +145,7 @@ def test_only_acknowledgement_topics_are_routed_as_acks() -> None:
 
 @given(cluster=ids, plant=ids, station=ids, kind=st.sampled_from(KINDS))
 def test_every_valid_topic_round_trips(cluster: str, plant: str, station: str, kind) -> None:
-    topic = Topic(kind, cluster, plant, station if kind == "data" else "")
+    topic = Topic(cluster, plant, station) if kind == "data" else PlantTopic(kind, cluster, plant)
     assert parse(topic.name) == topic
     if kind == "data":
         assert parse_data(topic.name) == topic
