@@ -18,7 +18,7 @@ MEASUREMENT = "alert"
 
 
 def alert_event(alert: Alert, event: str, now: datetime, zone: ZoneInfo | None) -> dict[str, Any]:
-    """The JSON alert event published on `quantrac/v1/<cluster>/<plant>/alerts`."""
+    """The JSON alert event published on the plant's `alerts` topic (rules/topics.py)."""
 
     def local(value: datetime | None) -> str | None:
         if value is None:

@@ -30,13 +30,12 @@ from alerts.routing import can_escalate, targets
 from alerts.settings import AlertSettings, severity_rank
 from rules.findings import Finding
 from rules.permit import Plant
+from rules.topics import TopicError, parse
 from rules.vocabulary import LANGS
 
 log = logging.getLogger(__name__)
 
 ScopeKey = tuple[str, str, str]
-ACK_TOPIC = "quantrac/v1/{cluster}/{plant}/alerts/ack"
-ACK_SUBSCRIPTION = "quantrac/v1/+/+/alerts/ack"
 _POLL_S = 0.25
 # Events recorded as `alert` points for dashboards (every change of state or severity).
 _POINT_EVENTS = {"opened", "fired", "upgraded", "resolved", "discarded", "acknowledged"}
@@ -187,12 +186,15 @@ class AlertManager:
         return saved
 
     def handle_ack_message(self, topic: str, payload: bytes, now: datetime) -> Alert:
-        """An acknowledgement over MQTT: topic `quantrac/v1/<cluster>/<plant>/alerts/ack`,
-        payload `{"id": "A-000123", "by": "name", "note": "optional"}`."""
-        parts = topic.split("/")
-        if len(parts) != 6 or parts[:2] != ["quantrac", "v1"] or parts[4:] != ["alerts", "ack"]:
+        """An acknowledgement over MQTT: a plant's `alerts/ack` topic (rules.topics), payload
+        `{"id": "A-000123", "by": "name", "note": "optional"}`."""
+        try:
+            ack = parse(topic)
+        except TopicError:
+            ack = None
+        if ack is None or ack.kind != "ack":
             raise AlertsError(f"not an acknowledgement topic: {topic!r}")
-        cluster, plant = parts[2], parts[3]
+        cluster, plant = ack.cluster, ack.plant
         try:
             message = json.loads(payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from rules.findings import KINDS, SEVERITIES
+from rules.topics import PREFIX
 from rules.vocabulary import Lang
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -89,7 +90,7 @@ class MqttChannelSettings(_ChannelBase):
     """Alert events to `<prefix>/<cluster>/<plant>/alerts`, retained state to `.../state`."""
 
     type: Literal["mqtt"]
-    prefix: str = "quantrac/v1"
+    prefix: str = PREFIX
     qos: int = Field(default=1, ge=0, le=2)
     retain_state: bool = True
 

@@ -27,9 +27,10 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 
 from collector.errors import StoreError
 from collector.lineprotocol import MEASUREMENT, reading_lines
-from collector.payload import ID_PATTERN, Reading
+from collector.payload import Reading
 from collector.settings import InfluxSettings
 from rules.frame import STATUS_SUFFIX, build_frame
+from rules.topics import ID_PATTERN
 
 TOKEN_ENV = "QUANTRAC_INFLUX_TOKEN"
 # Status codes after which the same request may succeed later (overload, restarts).

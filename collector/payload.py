@@ -1,4 +1,4 @@
-"""The MQTT wire format of SPEC.md: topics, records, validation and encoding.
+"""The MQTT wire format of SPEC.md: records, validation and encoding (topics: rules/topics.py).
 
 Pure functions only: bytes + topic in, typed `Reading`s out, or a `PayloadError` whose message is
 the reason recorded in the dead-letter store.
@@ -15,43 +15,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.errors import PayloadError
+from rules.topics import Topic, TopicError, parse_data
 
-TOPIC_PREFIX = "quantrac/v1"
-DATA_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/+/+/data"
 MAX_PAYLOAD_BYTES = 256 * 1024
-ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 STATUS_CODES = {"00": 0, "01": 1, "02": 2}
 # Epoch-millisecond timestamps outside this range are almost certainly seconds or garbage.
 _MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01
 _MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01
 _MAX_JSON_DEPTH = 8
-_TOPIC_PATTERN = re.compile(
-    "/".join([re.escape(TOPIC_PREFIX), *[f"({ID_PATTERN.pattern})"] * 3, "data"])
-)
 _KEYS_PATTERN = re.compile(f"{KEY_PATTERN.pattern}(?:/{KEY_PATTERN.pattern})*")
 _RECORD_FIELDS = frozenset({"ts", "seq", "values", "status"})
 _FLOAT_TYPE = frozenset({float})
 _NUMBER_TYPES = frozenset({float, int})
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    """The ids carried by a data topic `quantrac/v1/<cluster>/<plant>/<station>/data`."""
-
-    cluster: str
-    plant: str
-    station: str
-
-    def __post_init__(self) -> None:
-        for name in ("cluster", "plant", "station"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-                raise PayloadError(f"bad {name} id {value!r} (must match {ID_PATTERN.pattern})")
-
-    @property
-    def data(self) -> str:
-        return f"{TOPIC_PREFIX}/{self.cluster}/{self.plant}/{self.station}/data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +43,10 @@ class Reading:
     seq: int | None = None
 
     def __post_init__(self) -> None:
-        Topic(self.cluster, self.plant, self.station)
+        try:
+            Topic(self.cluster, self.plant, self.station)
+        except TopicError as exc:
+            raise PayloadError(str(exc)) from exc
         if self.ts.tzinfo is None:
             raise PayloadError("reading time must be timezone-aware")
         for key, value in self.values.items():
@@ -89,24 +68,14 @@ _SET_TS = vars(Reading)["ts"].__set__
 _SET_VALUES = vars(Reading)["values"].__set__
 _SET_STATUS = vars(Reading)["status"].__set__
 _SET_SEQ = vars(Reading)["seq"].__set__
-_SET_TOPIC_CLUSTER = vars(Topic)["cluster"].__set__
-_SET_TOPIC_PLANT = vars(Topic)["plant"].__set__
-_SET_TOPIC_STATION = vars(Topic)["station"].__set__
 
 
 def parse_topic(topic: str) -> Topic:
-    """Split a data topic into its ids, or raise `PayloadError`."""
-    match = _TOPIC_PATTERN.fullmatch(topic)
-    if match is not None:  # valid ids all three: skip Topic's check of each
-        ids = object.__new__(Topic)
-        _SET_TOPIC_CLUSTER(ids, match[1])
-        _SET_TOPIC_PLANT(ids, match[2])
-        _SET_TOPIC_STATION(ids, match[3])
-        return ids
-    parts = topic.split("/")
-    if len(parts) != 6 or "/".join(parts[:2]) != TOPIC_PREFIX or parts[5] != "data":
-        raise PayloadError(f"not a data topic: {topic[:200]!r}")
-    return Topic(parts[2], parts[3], parts[4])
+    """Split a data topic into its ids (rules.topics), or raise `PayloadError` with the reason."""
+    try:
+        return parse_data(topic)
+    except TopicError as exc:
+        raise PayloadError(str(exc)) from exc
 
 
 def parse_message(topic: str, payload: bytes) -> list[Reading]:

@@ -27,7 +27,7 @@ from collector.metrics import collector_exposition
 from collector.monitor import Monitor
 from collector.mqtt import Message, MqttConnection, shared
 from collector.partition import Partition
-from collector.payload import DATA_SUBSCRIPTION, TOPIC_PREFIX, Reading, parse_message
+from collector.payload import Reading, parse_message
 from collector.schedule import CheckBook, CheckScheduler, PeriodHook
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
@@ -35,10 +35,10 @@ from collector.statedb import prepare_state_dir
 from collector.store import open_store
 from rules.permit import Plant
 from rules.settings import CheckSettings
+from rules.topics import is_ack, subscription
 
 log = logging.getLogger("quantrac.collector")
 
-ACK_SUBSCRIPTION = f"{TOPIC_PREFIX}/+/+/alerts/ack"
 
 
 class Collector:
@@ -78,15 +78,15 @@ class Collector:
         self.spool = Spool(self.state_dir, state.spool_max_mb * 1_000_000)
         self.deadletters = DeadLetterStore(self.state_dir)
         owned = [p for p in plants if self.partition.owns(p.id)]
-        data = shared(DATA_SUBSCRIPTION, mqtt.share_group)
+        data = shared(subscription("data"), mqtt.share_group)
         if self.partition.split:
             # Shared: each message is stored by one instance. Watch: the owner of a plant sees
             # all of its data (inline checks, late marks) and its alert acknowledgements.
-            watch = [f"{TOPIC_PREFIX}/+/{p.id}/+/data" for p in owned]
-            watch += [f"{TOPIC_PREFIX}/+/{p.id}/alerts/ack" for p in owned]
+            watch = [subscription("data", plant=p.id) for p in owned]
+            watch += [subscription("ack", plant=p.id) for p in owned]
             self.mqtt = MqttConnection(mqtt, [data], self._on_message, watch=watch)
         else:
-            self.mqtt = MqttConnection(mqtt, [data, ACK_SUBSCRIPTION], self._on_message)
+            self.mqtt = MqttConnection(mqtt, [data, subscription("ack")], self._on_message)
         self.alerts = AlertManager(
             alerts, list(plants), self.state_dir, publish=self.mqtt.publish,
             record_points=self._record_alert_points, lang=lang,
@@ -202,7 +202,7 @@ class Collector:
 
     # -- intake callbacks ----------------------------------------------------------------
     def _on_message(self, message: Message) -> None:
-        if message.topic.endswith("/alerts/ack"):
+        if is_ack(message.topic):
             try:
                 self.alerts.handle_ack_message(message.topic, message.payload, self._clock())
             except Exception as exc:

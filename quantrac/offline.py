@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 
 from collector.errors import PayloadError
-from collector.payload import ID_PATTERN, KEY_PATTERN, STATUS_CODES, parse_time
+from collector.payload import KEY_PATTERN, STATUS_CODES, parse_time
 from rules.frame import STATUS_SUFFIX, build_frame, is_status_column
+from rules.topics import ID_PATTERN
 
 
 class CsvError(Exception):

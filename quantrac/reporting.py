@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import pandas as pd
 
 from alerts.alert import Alert
 from alerts.book import FILENAME, Book
-from quantrac.commands import load_frame
+from alerts.channels.email import EmailChannel
+from alerts.settings import EmailChannelSettings
 from quantrac.config import Config
+from quantrac.sources import load_frame
 from reports.errors import ReportsError
 from reports.model import AlertRow, build_report
 from reports.output import write_report
@@ -69,11 +72,6 @@ def write_plant_report(
 
 def email_report(config: Config, plant: Plant, paths: list[Path]) -> None:
     """Mail the PDF of a scheduled report through the first e-mail channel of `[alerts]`."""
-    from email.message import EmailMessage
-
-    from alerts.channels.email import EmailChannel
-    from alerts.settings import EmailChannelSettings
-
     channel = next(
         ((name, c) for name, c in config.alerts.channels.items()
          if isinstance(c, EmailChannelSettings)), None,

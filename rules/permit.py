@@ -18,7 +18,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-ID_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+from rules.topics import ID_PATTERN
+
+# Plant, cluster and station ids are levels of MQTT topics: the topic grammar fixes them.
+ID_RE = f"^{ID_PATTERN.pattern}$"
 # How a member factory's wastewater leaves it (SPEC "Clusters"): into the cluster's network to
 # the central plant, through its own treatment, or untreated outside the network.
 Connection = Literal["connected", "own_treatment", "not_connected"]

@@ -9,34 +9,35 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from collector.payload import MAX_PAYLOAD_BYTES, Topic, encode_message, encode_record
+from collector.payload import MAX_PAYLOAD_BYTES, encode_message, encode_record
+from rules.topics import Topic, build
 
 
 def malformed_messages(topic: Topic, ts: datetime) -> list[tuple[str, str, bytes]]:
     """(class, topic, payload) for every bad-input class, stamped at `ts` (aware, local)."""
     stamp = ts.isoformat()
     good = {"cod": 48.2, "tss": 19.0}
-    bad_topic = f"quantrac/v1/{topic.cluster}/{topic.plant}/Outlet 2/data"
+    bad_topic = build("data", topic.cluster, topic.plant, "Outlet 2")  # capital, space: bad id
     return [
-        ("bad-json", topic.data, f'{{"ts": "{stamp}", "values": {{"cod": 48.'.encode()),
+        ("bad-json", topic.name, f'{{"ts": "{stamp}", "values": {{"cod": 48.'.encode()),
         (
             "unknown-shape",
-            topic.data,
+            topic.name,
             json.dumps({"time": stamp, "readings": [{"name": "cod", "value": 48.2}]}).encode(),
         ),
-        ("nan-inf", topic.data, f'{{"ts": "{stamp}", "values": {{"cod": NaN}}}}'.encode()),
+        ("nan-inf", topic.name, f'{{"ts": "{stamp}", "values": {{"cod": NaN}}}}'.encode()),
         (
             "non-numeric",
-            topic.data,
+            topic.name,
             json.dumps({"ts": stamp, "values": {"cod": "48.2 mg/L"}}).encode(),
         ),
         ("bad-id", bad_topic, encode_message([encode_record(ts, good)])),
         (
             "bad-time",
-            topic.data,
+            topic.name,
             json.dumps({"ts": ts.strftime("%d/%m/%Y %H:%M"), "values": good}).encode(),
         ),
-        ("too-large", topic.data, _too_large(ts)),
+        ("too-large", topic.name, _too_large(ts)),
     ]
 
 

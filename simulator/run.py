@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from collector.payload import MAX_PAYLOAD_BYTES, Topic, encode_message, encode_record
+from collector.payload import MAX_PAYLOAD_BYTES, encode_message, encode_record
 from collector.settings import MqttSettings
 from rules.cluster import ClusterLayout
 from rules.permit import Plant
+from rules.topics import Topic
 from simulator.cluster import (
     ClusterModel,
     Link,
@@ -313,7 +314,7 @@ def plant_messages(
             local = at.astimezone(zone)
             for station, block in blocks_.items():
                 if held[station] and not block.held[i]:
-                    yield from _release(topics[station].data, held[station], at)
+                    yield from _release(topics[station].name, held[station], at)
             for station, block in blocks_.items():
                 if block.silent[i]:
                     continue
@@ -330,16 +331,16 @@ def plant_messages(
                     held[station].append(record)
                     continue
                 payload = encode_message([record])
-                yield Message(topics[station].data, payload, at, 1)
+                yield Message(topics[station].name, payload, at, 1)
                 if block.duplicate[i]:
-                    yield Message(topics[station].data, payload, at, 1, "duplicate")
+                    yield Message(topics[station].name, payload, at, 1, "duplicate")
             if at in malformed_at:
                 target = next(e.station for e in episodes if e.kind == "malformed")
                 for _name, topic, payload in malformed_messages(topics[target], local):
                     yield Message(topic, payload, at, 0, "malformed")
     for station in plant.stations:
         if held[station]:
-            yield from _release(topics[station].data, held[station], plan.end)
+            yield from _release(topics[station].name, held[station], plan.end)
 
 
 def _columns(block: StationBlock) -> tuple[dict[str, list[float]], dict[str, list[int]]]:

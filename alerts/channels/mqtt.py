@@ -1,5 +1,5 @@
-"""MQTT channel: the SPEC alert event on `quantrac/v1/<cluster>/<plant>/alerts` (QoS 1) and
-the retained plant state on `quantrac/v1/<cluster>/<plant>/state`.
+"""MQTT channel: the SPEC alert event on the plant's `alerts` topic (QoS 1) and the retained
+plant state on its `state` topic (rules/topics.py; the prefix is configurable per channel).
 
 It does not import paho: the collector injects its `publish(topic, payload, qos, retain)`.
 """
@@ -14,6 +14,7 @@ from typing import Any
 from alerts.errors import ChannelError
 from alerts.notification import Notification
 from alerts.settings import MqttChannelSettings
+from rules.topics import build
 
 Publish = Callable[[str, bytes, int, bool], None]
 StateOf = Callable[[str, datetime], dict[str, Any]]
@@ -31,8 +32,9 @@ class MqttChannel:
         self._state_of = state_of
 
     def topics(self, cluster: str, plant: str) -> tuple[str, str]:
-        base = f"{self._settings.prefix}/{cluster}/{plant}"
-        return f"{base}/alerts", f"{base}/state"
+        prefix = self._settings.prefix
+        return (build("alerts", cluster, plant, prefix=prefix),
+                build("state", cluster, plant, prefix=prefix))
 
     def send(self, notification: Notification) -> None:
         if self._publish is None:

@@ -16,7 +16,8 @@ Everything else is denied, because Mosquitto denies what the ACL does not grant.
 
 With --passwd, every login gets a random password (kept in --credentials, mode 0600, reused
 on later runs) hashed into the Mosquitto password file by `mosquitto_passwd -b`.
-Needs only Python >= 3.11 (tomllib), so it runs on the broker host without the virtualenv.
+Needs only Python >= 3.11 (tomllib) and the clone it lives in (the topic grammar,
+rules/topics.py, is standard library only), so it runs on the broker host without the virtualenv.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -32,8 +32,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-PREFIX = "quantrac/v1"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the clone: rules/topics.py
+
+from rules.topics import ID_PATTERN, build, subscription
 
 
 def station_logins(config: dict) -> list[tuple[str, str, str, str]]:
@@ -43,10 +44,10 @@ def station_logins(config: dict) -> list[tuple[str, str, str, str]]:
         cluster, plant_id = plant.get("cluster"), plant.get("id")
         stations = plant.get("stations", {})
         for name, value in (("cluster", cluster), ("id", plant_id)):
-            if not isinstance(value, str) or not ID.fullmatch(value):
+            if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
                 raise ValueError(f"plants[{index}].{name}: bad id {value!r}")
         for station in stations:
-            if not ID.fullmatch(station):
+            if not ID_PATTERN.fullmatch(station):
                 raise ValueError(f"plants[{index}].stations: bad station id {station!r}")
             logins.append((f"{cluster}.{plant_id}.{station}", cluster, plant_id, station))
     return logins
@@ -66,26 +67,26 @@ def render_acl(
         "# The collector: reads every station's data and the operators' acknowledgements,",
         "# publishes alerts and the retained plant state.",
         f"user {collector}",
-        f"topic read {PREFIX}/+/+/+/data",
-        f"topic read {PREFIX}/+/+/alerts/ack",
-        f"topic write {PREFIX}/+/+/alerts",
-        f"topic write {PREFIX}/+/+/state",
+        f"topic read {subscription('data')}",
+        f"topic read {subscription('ack')}",
+        f"topic write {subscription('alerts')}",
+        f"topic write {subscription('state')}",
         "",
         "# Operators and their tools: read alerts and plant state, acknowledge alerts.",
         f"user {operator}",
-        f"topic read {PREFIX}/+/+/alerts",
-        f"topic read {PREFIX}/+/+/state",
-        f"topic write {PREFIX}/+/+/alerts/ack",
+        f"topic read {subscription('alerts')}",
+        f"topic read {subscription('state')}",
+        f"topic write {subscription('ack')}",
     ]
     if simulator:
         lines += [
             "",
             "# The sensor simulator (test installations only): may publish any station's data.",
             f"user {simulator}",
-            f"topic write {PREFIX}/+/+/+/data",
+            f"topic write {subscription('data')}",
         ]
     for login, cluster, plant, station in logins:
-        lines += ["", f"user {login}", f"topic write {PREFIX}/{cluster}/{plant}/{station}/data"]
+        lines += ["", f"user {login}", f"topic write {build('data', cluster, plant, station)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -21,18 +21,12 @@ from collector.errors import PayloadError
 from collector.influx1 import InfluxV1Store
 from collector.intake import Intake
 from collector.mqtt import MqttConnection
-from collector.payload import (
-    DATA_SUBSCRIPTION,
-    ID_PATTERN,
-    MAX_PAYLOAD_BYTES,
-    encode_message,
-    encode_record,
-    parse_message,
-)
+from collector.payload import MAX_PAYLOAD_BYTES, encode_message, encode_record, parse_message
 from collector.settings import InfluxSettings, MqttSettings
 from collector.spool import Spool
 from quantrac.offline import CsvError, read_csv
 from quantrac.stack import LocalStack
+from rules.topics import ID_PATTERN, subscription
 from tests.conftest import Publisher, wait_for
 
 FUZZ = settings(max_examples=300, deadline=None,
@@ -208,7 +202,7 @@ def test_fuzzed_intake_dead_letters_everything_hostile_and_keeps_storing(tmp_pat
         dead = DeadLetterStore(tmp_path)
         stop = threading.Event()
         mqtt = MqttConnection(MqttSettings(url=own.mqtt_url, client_id=f"fz-{plant}"),
-                              [DATA_SUBSCRIPTION], lambda m: intake.submit(m))
+                              [subscription("data")], lambda m: intake.submit(m))
         intake = Intake(store, spool, dead, ack=mqtt.ack, retry_interval=0.2)
         thread = threading.Thread(target=intake.run, args=(stop,), daemon=True)
         thread.start()

@@ -15,14 +15,13 @@ from hypothesis import strategies as st
 from collector.errors import PayloadError
 from collector.lineprotocol import escape_tag, reading_line, reading_lines
 from collector.payload import (
-    ID_PATTERN,
     KEY_PATTERN,
     MAX_PAYLOAD_BYTES,
     STATUS_CODES,
-    TOPIC_PREFIX,
     Reading,
     parse_message,
 )
+from rules.topics import ID_PATTERN, PREFIX
 
 # -- the reference: the implementation before the hot-path work, kept verbatim but for the
 # -- one fix (an unhashable status code was a TypeError, now a "bad status code" reason) ------
@@ -59,7 +58,7 @@ def ref_parse_message(topic: str, payload: bytes) -> list[Reading]:
 
 def ref_parse_topic(topic: str) -> tuple[str, str, str]:
     parts = topic.split("/")
-    if len(parts) != 6 or "/".join(parts[:2]) != TOPIC_PREFIX or parts[5] != "data":
+    if len(parts) != 6 or "/".join(parts[:2]) != PREFIX or parts[5] != "data":
         raise PayloadError(f"not a data topic: {topic[:200]!r}")
     for name, value in zip(("cluster", "plant", "station"), parts[2:5], strict=True):
         if not ID_PATTERN.fullmatch(value):

@@ -192,16 +192,21 @@ def test_local_conf_does_not_repeat_debians_string_options() -> None:
         assert key not in options
 
 
-def test_shipped_acl_is_what_make_acl_generates_from_the_sample_config() -> None:
+def test_shipped_acl_is_what_make_acl_generates_from_the_sample_config(tmp_path: Path) -> None:
+    """Run as on a broker host: no virtualenv packages (-S -I) and from another directory, so
+    only the standard library and the clone's rules/topics.py are there to import."""
     result = subprocess.run(
         [
             sys.executable,
+            "-S",
+            "-I",
             str(DEPLOY / "mosquitto" / "make-acl.py"),
             str(DEPLOY / "etc" / "quantrac" / "quantrac.toml"),
         ],
         check=True,
         capture_output=True,
         text=True,
+        cwd=tmp_path,
     )
     assert result.stdout == (DEPLOY / "mosquitto" / "aclfile").read_text()
 
