@@ -18,8 +18,11 @@ from quantrac.stack import LocalStack, influx_ping, mosquitto_config, mqtt_ping
 
 CHILD = textwrap.dedent(
     """
-    import json, sys, time
+    import json, signal, sys, time
     from quantrac.stack import LocalStack, terminate_on_sigterm
+    # A caller started from a script's background job inherits SIGINT ignored; this one
+    # stands for a caller that Ctrl-C stops.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with terminate_on_sigterm(), LocalStack() as s:
         print(json.dumps({"pids": s.pids, "root": str(s.root)}), flush=True)
         time.sleep(120)
