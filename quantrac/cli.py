@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from alerts.alert import ACK_REASONS
 from alerts.errors import AlertsError
 from collector.errors import CollectorError
 from quantrac import commands
@@ -135,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("id")
     a.add_argument("--by", required=True)
     a.add_argument("--note")
+    a.add_argument("--reason", choices=ACK_REASONS,
+                   help="why (reason code, shown in the history and reports; other needs --note)")
     a.add_argument("--config")
 
     p = sub.add_parser("config", help="configuration tools")

@@ -246,7 +246,9 @@ def run_alerts(args: argparse.Namespace) -> int:
             else:
                 print(render_alert_table(alerts))
             return 0
-        alert = manager.ack(args.id, args.by, args.note, datetime.now(UTC))
+        if args.reason == "other" and not (args.note or "").strip():
+            raise ConfigError("--reason other needs --note TEXT")
+        alert = manager.ack(args.id, args.by, args.note, datetime.now(UTC), args.reason)
         print(f"{alert.id} acknowledged by {args.by}")
         return 0
     finally:
