@@ -17,6 +17,7 @@ import pandas as pd
 
 from quantrac.config import Config, ConfigError, load_config
 from quantrac.offline import read_csv
+from quantrac.web import run_users, run_web
 from reports.settings import FORMATS as REPORT_FORMATS
 from rules.permit import Plant, parse_duration
 from rules.results import CheckResult
@@ -33,6 +34,8 @@ def dispatch(args: argparse.Namespace) -> int:
         "export": run_export,
         "alerts": run_alerts,
         "config": run_config,
+        "web": run_web,
+        "users": run_users,
     }
     return handlers[args.command](args)
 

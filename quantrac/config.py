@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from alerts.settings import AlertSettings
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
+from console.settings import WebSettings
 from reports.settings import ReportSettings
 from rules.permit import Plant
 from rules.settings import CheckSettings
@@ -65,6 +66,7 @@ class Config(BaseModel):
     checks: CheckSettings = CheckSettings()
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
+    web: WebSettings = WebSettings()
 
     @model_validator(mode="after")
     def _unique_plants(self) -> Config:
@@ -134,6 +136,8 @@ def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str
         influx["token"] = token
     if state_dir := env.get("QUANTRAC_STATE_DIR"):
         state["dir"] = state_dir
+    if (listen := env.get("QUANTRAC_WEB_LISTEN")) and isinstance(merged.get("web", {}), dict):
+        merged["web"] = {**merged.get("web", {}), "listen": listen}
     return merged
 
 
