@@ -46,10 +46,11 @@ class Api:
         scope = self.ctx.scope(request)
         unknown = set(request.query_params) - {"open", "plant"}
         if unknown:
-            raise BadRequest(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+            names = ", ".join(sorted(unknown))
+            raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)
         flag = request.query_params.get("open", "").lower()
         if flag not in _FLAGS:
-            raise BadRequest(f"open: expected 1 or 0, got {flag!r}")
+            raise BadRequest(f"open: expected 1 or 0, got {flag!r}", "bad_open_flag", flag=flag)
         plant = request.query_params.get("plant")
         plants = [scope.plant(plant).id] if plant else scope.plant_ids()
         alerts = await run_in_threadpool(self.ctx.alerts.list_alerts, _FLAGS[flag], plants)

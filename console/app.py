@@ -22,13 +22,13 @@ from console.api import Api
 from console.audit import AuditLog
 from console.context import Context
 from console.database import Database
-from console.errors import BadRequest
+from console.errors import Refusal
 from console.gate import Cookies, Gate
 from console.login import LoginPages
 from console.overview import OverviewPage
 from console.plantpage import PlantPage
 from console.public import PublicPages
-from console.scope import Directory, Forbidden, NotFound
+from console.scope import Directory
 from console.sessions import Sessions, load_or_create_secret
 from console.settings import WebSettings
 from console.sources import AlertSource
@@ -87,9 +87,7 @@ def create_app(
         middleware=[Middleware(Gate, sessions=sessions, accounts=accounts, settings=settings,
                                cookies=cookies, refuse=refuse, clock=clock)],
         exception_handlers={
-            NotFound: lambda r, e: view.error(r, 404, "error_404", str(e)),
-            Forbidden: lambda r, e: view.error(r, 403, "error_403", str(e)),
-            BadRequest: lambda r, e: view.error(r, 400, "error_400", str(e)),
+            Refusal: view.refusal,
             HTTPException: _http_error(view),
         },
     )

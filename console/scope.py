@@ -9,15 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.accounts import User
+from console.errors import Forbidden, NotFound
 from rules.permit import Plant
-
-
-class NotFound(LookupError):
-    """No such plant or alert (HTTP 404)."""
-
-
-class Forbidden(PermissionError):
-    """Exists, but outside the user's scope or role (HTTP 403)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +33,7 @@ class Directory:
         try:
             return self._by_id[plant_id]
         except KeyError:
-            raise NotFound(f"no plant {plant_id!r}") from None
+            raise NotFound(f"no plant {plant_id!r}", "plant_unknown", plant=plant_id) from None
 
     def cluster_ids(self) -> list[str]:
         return list(dict.fromkeys(plant.cluster for plant in self.plants))
@@ -79,7 +72,8 @@ class Scope:
         """The plant if the user may see it; NotFound / Forbidden otherwise."""
         plant = self.directory.plant(plant_id)
         if not self.sees(plant):
-            raise Forbidden(f"plant {plant_id!r} is outside your scope")
+            raise Forbidden(f"plant {plant_id!r} is outside your scope", "plant_outside_scope",
+                            plant=plant_id)
         return plant
 
     def may_ack(self, plant: Plant) -> bool:
@@ -90,5 +84,5 @@ class Scope:
         """The plant of an alert to acknowledge; NotFound / Forbidden when not allowed."""
         plant = self.plant(plant_id)
         if not self.may_ack(plant):
-            raise Forbidden("regulators do not acknowledge alerts")
+            raise Forbidden("regulators do not acknowledge alerts", "regulator_no_ack")
         return plant

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
+from console.errors import Refusal
 from console.gate import Visitor, is_api
 from console.words import Words
 
@@ -69,6 +70,14 @@ class View:
             **(context or {}),
         }
         return self.templates.TemplateResponse(request, name, full, status_code=status)
+
+    def refusal(self, request: Request, exc: Exception) -> Response:
+        """A Refusal as an error page (its UI text) or JSON (its English text)."""
+        if not isinstance(exc, Refusal):
+            raise exc
+        detail = str(exc) if is_api(request.url.path) else self.words(request)(
+            exc.key, **exc.values)
+        return self.error(request, exc.status, f"error_{exc.status}", detail)
 
     def error(self, request: Request, status: int, key: str, detail: str = "") -> Response:
         """`key` is a UI text key (csrf_refused, error_404, …); `detail` a specific line."""

@@ -1,10 +1,11 @@
 /* quantrac console: small behaviours on top of server-rendered pages (no inline script: CSP).
    - every htmx request carries the page's CSRF token;
    - an acknowledgement with reason "other" requires a note;
-   - the alerts page listens to /alerts/events (server-sent events) and reloads its list when
-     the alert book changed, unless the user is filling in an acknowledgement. */
+   - the alerts page polls /alerts/marker every 2 s and reloads its list when the alert book
+     changed, unless the user is filling in an acknowledgement (then a button offers it). */
 (function () {
   "use strict";
+  var POLL_MS = 2000;  // a new alert shows within ~2 s (+ the list fetch)
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -36,18 +37,25 @@
 
   function startLiveAlerts() {
     var list = document.getElementById("alert-list");
-    if (!list || !window.EventSource) return;
+    if (!list || !window.fetch) return;
     var live = document.getElementById("live");
     var stale = document.getElementById("alerts-stale");
     var pending = false;
+
+    function show(on) {
+      if (!live) return;
+      live.hidden = false;
+      live.textContent = live.getAttribute(on ? "data-on" : "data-off");
+      live.className = on ? "live on" : "live off";
+    }
 
     function refresh() {
       var current = document.getElementById("alert-list");
       var keepOpen = openHistories(current);
       pending = false;
       if (stale) stale.hidden = true;
-      window.htmx.ajax("GET", current.getAttribute("data-src"),
-                       { target: "#alert-list", swap: "outerHTML" }).then(function () {
+      return window.htmx.ajax("GET", current.getAttribute("data-src"),
+                              { target: "#alert-list", swap: "outerHTML" }).then(function () {
         var fresh = document.getElementById("alert-list");
         keepOpen.forEach(function (id) {
           var row = fresh.querySelector('[data-alert="' + id + '"] details.history');
@@ -58,7 +66,7 @@
 
     function changed(marker) {
       var current = document.getElementById("alert-list");
-      if (current.getAttribute("data-marker") === marker) return;
+      if (current.getAttribute("data-marker") === String(marker)) return;
       if (busy(current)) {
         pending = true;
         if (stale) stale.hidden = false;
@@ -67,27 +75,27 @@
       refresh();
     }
 
+    function poll() {
+      if (document.hidden) return;  // a background tab costs the server nothing
+      var current = document.getElementById("alert-list");
+      fetch(current.getAttribute("data-poll"), { credentials: "same-origin",
+                                                  headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        })
+        .then(function (doc) { show(true); changed(doc.marker); })
+        .catch(function () { show(false); });
+    }
+
     if (stale) stale.addEventListener("click", refresh);
     document.addEventListener("toggle", function () {
       var current = document.getElementById("alert-list");
       if (pending && current && !busy(current)) refresh();
     }, true);
-
-    var source = new EventSource(list.getAttribute("data-events"));
-    source.addEventListener("alerts", function (event) { changed(event.data); });
-    source.addEventListener("open", function () {
-      if (!live) return;
-      live.hidden = false;
-      live.textContent = live.getAttribute("data-on");
-      live.className = "live on";
-    });
-    source.addEventListener("error", function () {
-      if (!live) return;
-      live.hidden = false;
-      live.textContent = live.getAttribute("data-off");
-      live.className = "live off";
-    });
-    window.addEventListener("pagehide", function () { source.close(); });
+    document.addEventListener("visibilitychange", poll);
+    poll();
+    window.setInterval(poll, POLL_MS);
   }
 
   if (document.readyState === "loading") {
