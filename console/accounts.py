@@ -99,8 +99,7 @@ class Accounts:
     def __init__(self, db: Database, hasher: PasswordHasher | None = None) -> None:
         self._db = db
         self._hasher = hasher or PasswordHasher()
-        # Verified for unknown names, so a wrong name costs as long as a wrong password.
-        self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
+        self._decoy: str | None = None
 
     def add(
         self, name: str, role: Role, password: str, now: datetime,
@@ -146,7 +145,10 @@ class Accounts:
     def verify(self, name: str, password: str) -> User | None:
         """The enabled user whose password this is, else None (slow on purpose: argon2id)."""
         rows = self._db.rows("SELECT * FROM users WHERE name = ?", (name,))
-        stored = rows[0]["password_hash"] if rows else self._decoy
+        if not rows and self._decoy is None:
+            # Verified for unknown names, so a wrong name costs as long as a wrong password.
+            self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
+        stored: str = rows[0]["password_hash"] if rows else str(self._decoy)
         try:
             self._hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

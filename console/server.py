@@ -4,6 +4,7 @@ foreground for `quantrac web` (SIGINT/SIGTERM stop it), or on a thread for tests
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -16,6 +17,7 @@ from console.errors import ConsoleError
 
 # Open event streams end within this after a stop (they also end by themselves each minute).
 GRACEFUL_SECONDS = 2
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -39,7 +41,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def _config(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str]
             ) -> uvicorn.Config:
     return uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False,
+        # Our logging setup; uvicorn's own start/stop lines only when something is wrong.
+        app, host=host, port=port, log_config=None, log_level="warning", access_log=False,
         proxy_headers=True, forwarded_allow_ips=list(trusted_proxies),
         server_header=False, timeout_graceful_shutdown=GRACEFUL_SECONDS,
         # One event loop answers everyone: ~50 open pages are ~50 idle streams, not threads.
@@ -54,10 +57,16 @@ def serve(app: ASGIApp, host: str, port: int, trusted_proxies: Sequence[str] = (
     server = uvicorn.Server(_config(app, host, port, trusted_proxies))
     if on_ready is not None:
         threading.Thread(target=_when_started, args=(server, on_ready), daemon=True).start()
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then raises the signal again under the
+    # handlers it found: with these (no-op) ones that ends nothing, and a requested stop
+    # exits 0 like `quantrac collect` instead of dying by the signal.
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in _STOP_SIGNALS}
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _when_started(server: uvicorn.Server, then: Callable[[], None]) -> None:

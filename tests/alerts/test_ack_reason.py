@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -152,15 +151,22 @@ def test_an_older_book_gains_the_reason_columns_and_keeps_its_alerts(
     assert "ack_reason" in columns
 
 
-def test_cli_ack_reason_flag(tmp_path: Path, make_manager: Make) -> None:
+def test_cli_ack_reason_flag(
+    tmp_path: Path, make_manager: Make, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from quantrac.cli import main
+
     state = tmp_path / "state"
     manager = make_manager(state)
     manager.observe([MAJOR], [COD], T0)
-    env = {"QUANTRAC_STATE_DIR": str(state), "PATH": "/usr/bin:/bin"}
+    monkeypatch.setenv("QUANTRAC_STATE_DIR", str(state))
 
-    def quantrac(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "quantrac.cli", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+    def quantrac(*args: str) -> SimpleNamespace:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
     refused = quantrac("alerts", "ack", "A-000001", "--by", "lan", "--reason", "coffee")
     assert refused.returncode == 2 and "--reason" in refused.stderr

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from alerts.manager import AlertManager
@@ -107,7 +107,7 @@ class Site:
             yield client
 
 
-class ConsoleClient(httpx.Client):
+class ConsoleClient(httpx2.Client):
     """An HTTP client that keeps cookies and signs in through the form, like a browser."""
 
     def __init__(self, url: str) -> None:
@@ -119,7 +119,7 @@ class ConsoleClient(httpx.Client):
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
-    def sign_in(self, user: str, password: str) -> httpx.Response:
+    def sign_in(self, user: str, password: str) -> httpx2.Response:
         token = self.csrf("/login")
         response = self.post("/login", data={"username": user, "password": password,
                                              "csrf_token": token, "next": "/"})
