@@ -24,7 +24,7 @@ from alerts.alert import ACK_REASONS, Alert
 from alerts.book import alert_seq
 from alerts.errors import AlertsError
 from alerts.history import HistoryEntry
-from console.context import Context
+from console.context import Context, Pages
 from console.errors import BadRequest, NotFound
 from console.scope import Scope
 from console.sources import AlertSource
@@ -92,9 +92,9 @@ class AlertFeed:
             return self._marker
 
 
-class AlertPages:
+class AlertPages(Pages):
     def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.feed = AlertFeed(ctx.alerts)
 
     def routes(self) -> list[Route]:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from console.context import Context
+from console.context import Pages
 from console.errors import BadRequest
 from rules.permit import Plant
 
@@ -28,10 +28,7 @@ def plant_json(plant: Plant) -> dict[str, object]:
     }
 
 
-class Api:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class Api(Pages):
     def routes(self) -> list[Route]:
         return [
             Route("/api/v1/plants", self.plants, methods=["GET"]),

@@ -23,17 +23,18 @@ from console.audit import AuditLog
 from console.context import Context
 from console.database import Database
 from console.errors import Refusal
-from console.gate import Cookies, Gate
+from console.gate import Gate
 from console.login import LoginPages
 from console.overview import OverviewPage
 from console.plantpage import PlantPage
 from console.public import PublicPages
 from console.scope import Directory
-from console.sessions import Sessions, load_or_create_secret
+from console.sessions import Cookies, Sessions, load_or_create_secret
 from console.settings import WebSettings
 from console.sources import AlertSource
 from console.throttle import LoginThrottle
-from console.view import View, static_version, visitor_of
+from console.view import View, static_version
+from console.visitor import visitor_of
 from console.words import LANGS, load_words
 from rules.permit import Plant
 
@@ -84,8 +85,7 @@ def create_app(
     refuse = _refusal(ctx)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Gate, sessions=sessions, accounts=accounts, settings=settings,
-                               cookies=cookies, refuse=refuse, clock=clock)],
+        middleware=[Middleware(Gate, ctx=ctx, refuse=refuse)],
         exception_handlers={
             Refusal: view.refusal,
             HTTPException: _http_error(view),

@@ -9,16 +9,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
+from starlette.routing import Route
 
 from console.accounts import Accounts
 from console.audit import AuditEntry, AuditLog
-from console.gate import Cookies
 from console.scope import Directory, Scope
-from console.sessions import Sessions
+from console.sessions import Cookies, Sessions
 from console.settings import WebSettings
 from console.sources import AlertSource
 from console.throttle import LoginThrottle
-from console.view import View, visitor_of
+from console.view import View
+from console.visitor import visitor_of
+
+DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ class Context:
 
     @property
     def zone(self) -> ZoneInfo:
-        """The zone of times that belong to no plant (sign-in locks, audit)."""
-        return ZoneInfo(self.settings.timezone)
+        """The zone of times that belong to no plant (sign-in locks): the first plant's."""
+        plants = self.directory.plants
+        return plants[0].zone if plants else ZoneInfo(DEFAULT_ZONE)
 
     def scope(self, request: Request) -> Scope:
         """The signed-in user's scope (the gate lets no anonymous request reach a page that
@@ -52,3 +56,13 @@ class Context:
         """An audit entry for this request (its time and client address)."""
         self.audit.record(AuditEntry(self.clock(), action, actor, target,
                                      visitor_of(request).address, detail))
+
+
+class Pages:
+    """A group of routes sharing the console context (each page module has one)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def routes(self) -> list[Route]:
+        raise NotImplementedError

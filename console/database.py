@@ -16,6 +16,9 @@ from typing import Any
 from console.errors import ConsoleError
 
 FILENAME = "console.sqlite"
+# Wait for another process's write lock instead of failing; WAL makes NORMAL sync durable
+# enough for sessions and accounts (a power cut may lose the last commit, not the file).
+_PRAGMAS = ("busy_timeout=10000", "synchronous=NORMAL")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -98,9 +101,9 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            for pragma in _PRAGMAS:
+                conn.execute(f"PRAGMA {pragma}")
         except sqlite3.Error as exc:
             raise ConsoleError(f"cannot open the console database {self.path}: {exc}") from exc
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA synchronous=NORMAL")
         return conn

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote
 
 from starlette.datastructures import MutableHeaders
@@ -20,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.accounts import Accounts, User
-from console.sessions import Session, Sessions, same_token
-from console.settings import WebSettings
+from console.context import Context
+from console.sessions import same_token
+from console.visitor import Visitor, is_api
 from console.words import LANGS
 
 PUBLIC_PREFIXES = ("/public/", "/static/")
@@ -52,10 +49,6 @@ def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
-def is_api(path: str) -> bool:
-    return path.startswith("/api/")
-
-
 def safe_next(target: str | None) -> str:
     """A local path to return to after sign-in (never another site)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -63,70 +56,13 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-@dataclass
-class Visitor:
-    """Who is asking (per request): their session or token user, language and address."""
-
-    user: User | None
-    session: Session | None
-    via_token: bool
-    lang: str
-    address: str
-    login_token: str | None = None  # sign-in form token vouched for by the visitor's cookie
-    set_cookies: list[str] = field(default_factory=list)
-
-    @property
-    def csrf(self) -> str | None:
-        return self.session.csrf if self.session else self.login_token
-
-
-class Cookies:
-    """Names and attributes of the console's cookies (Secure and `__Host-` under TLS)."""
-
-    def __init__(self, settings: WebSettings, session_max_age: int) -> None:
-        self.secure = settings.secure_cookies
-        prefix = "__Host-" if self.secure else ""
-        self.session = f"{prefix}quantrac_session"
-        self.login = f"{prefix}quantrac_login"
-        self.lang = f"{prefix}quantrac_lang"
-        self._session_max_age = session_max_age
-
-    def header(self, name: str, value: str, max_age: int | None) -> str:
-        cookie: SimpleCookie = SimpleCookie()
-        cookie[name] = value
-        morsel = cookie[name]
-        morsel["path"] = "/"
-        morsel["httponly"] = True
-        morsel["samesite"] = "Lax"
-        if self.secure:
-            morsel["secure"] = True
-        if max_age is not None:
-            morsel["max-age"] = max_age
-        return morsel.OutputString()
-
-    def set_session(self, response: Response, value: str) -> None:
-        response.headers.append("set-cookie", self.header(self.session, value,
-                                                          self._session_max_age))
-        response.headers.append("set-cookie", self.header(self.login, "", 0))
-
-    def clear_session(self, response: Response) -> None:
-        response.headers.append("set-cookie", self.header(self.session, "", 0))
-
-
 class Gate:
     """The middleware (see the module docstring)."""
 
-    def __init__(
-        self, app: ASGIApp, *, sessions: Sessions, accounts: Accounts, settings: WebSettings,
-        cookies: Cookies, refuse: Refusal, clock: Callable[[], datetime],
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, ctx: Context, refuse: Refusal) -> None:
         self.app = app
-        self._sessions = sessions
-        self._accounts = accounts
-        self._settings = settings
-        self._cookies = cookies
+        self.ctx = ctx
         self._refuse = refuse
-        self._clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -155,31 +91,32 @@ class Gate:
         address = request.client.host if request.client else ""
         lang = self._lang(request)
         visitor = Visitor(None, None, False, lang, address)
-        if lang != request.cookies.get(self._cookies.lang) and "lang" in request.query_params:
-            visitor.set_cookies.append(self._cookies.header(self._cookies.lang, lang, 31536000))
+        cookies = self.ctx.cookies
+        if lang != request.cookies.get(cookies.lang) and "lang" in request.query_params:
+            visitor.set_cookies.append(cookies.header(cookies.lang, lang, 31536000))
         authorization = request.headers.get("authorization", "")
         if is_api(request.url.path) and authorization.lower().startswith("bearer "):
-            visitor.user = self._accounts.user_for_token(authorization[7:].strip())
+            visitor.user = self.ctx.accounts.user_for_token(authorization[7:].strip())
             visitor.via_token = visitor.user is not None
             return visitor
-        cookie = request.cookies.get(self._cookies.session)
+        cookie = request.cookies.get(self.ctx.cookies.session)
         if cookie:
-            visitor.session = self._sessions.find(cookie, self._clock())
+            visitor.session = self.ctx.sessions.find(cookie, self.ctx.clock())
             visitor.user = visitor.session.user if visitor.session else None
         if visitor.session is None:
-            login = request.cookies.get(self._cookies.login)
-            visitor.login_token = self._sessions.login_token_of(login) if login else None
+            login = request.cookies.get(self.ctx.cookies.login)
+            visitor.login_token = self.ctx.sessions.login_token_of(login) if login else None
             if visitor.login_token is None and request.url.path == "/login":
-                value, visitor.login_token = self._sessions.login_token()
-                visitor.set_cookies.append(self._cookies.header(self._cookies.login, value, None))
+                value, visitor.login_token = self.ctx.sessions.login_token()
+                visitor.set_cookies.append(cookies.header(cookies.login, value, None))
         return visitor
 
     def _lang(self, request: Request) -> str:
-        cookie = request.cookies.get(self._cookies.lang)
+        cookie = request.cookies.get(self.ctx.cookies.lang)
         for candidate in (request.query_params.get("lang"), cookie):
             if candidate in LANGS:
                 return candidate
-        return self._settings.lang
+        return self.ctx.settings.lang
 
     def _anonymous(self, request: Request, path: str) -> Response:
         if is_api(path):
@@ -198,7 +135,7 @@ class Gate:
                 headers = MutableHeaders(scope=message)
                 for name, value in _HEADERS.items():
                     headers.setdefault(name, value)
-                if self._cookies.secure:
+                if self.ctx.cookies.secure:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
                 if private:
                     headers.setdefault("cache-control", "no-store")

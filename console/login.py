@@ -11,15 +11,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from console.context import Context
+from console.context import Pages
 from console.gate import safe_next
-from console.view import visitor_of
+from console.visitor import visitor_of
 
 
-class LoginPages:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class LoginPages(Pages):
     def routes(self) -> list[Route]:
         return [
             Route("/login", self.form, methods=["GET"]),

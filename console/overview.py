@@ -16,13 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from alerts.settings import severity_rank
-from console.context import Context
+from console.context import Pages
 
 
-class OverviewPage:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class OverviewPage(Pages):
     def routes(self) -> list[Route]:
         return [Route("/", self.page, methods=["GET"])]
 

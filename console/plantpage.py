@@ -12,14 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from console.context import Context
+from console.context import Pages
 from rules.limits import plant_limits
 
 
-class PlantPage:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class PlantPage(Pages):
     def routes(self) -> list[Route]:
         return [Route("/plants/{plant_id}", self.page, methods=["GET"])]
 

@@ -7,24 +7,16 @@ PHASE 2: `/public/<plant>` (last 30 days of hourly results next to the permitted
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from console.context import Context
+from console.context import Pages
 
 
-class PublicPages:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class PublicPages(Pages):
     def routes(self) -> list[Route]:
-        return [
-            Route("/public", self.home, methods=["GET"]),
-            Route("/public/", self.index, methods=["GET"]),
-        ]
-
-    async def home(self, request: Request) -> Response:
-        return RedirectResponse("/public/", status_code=308)
+        # `/public` (no slash) is redirected here by the router itself.
+        return [Route("/public/", self.index, methods=["GET"])]
 
     async def index(self, request: Request) -> Response:
         directory = self.ctx.directory

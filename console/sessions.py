@@ -10,13 +10,16 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.responses import Response
 
 from console.accounts import Accounts, User, secret_digest
 from console.database import Database, stamp
 from console.errors import ConsoleError
+from console.settings import WebSettings
 
 # Refresh `seen_at` at most this often: a sliding idle timeout without a write per request.
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -133,3 +136,36 @@ def same_token(expected: str | None, given: str | None) -> bool:
     if not expected or not given:
         return False
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+class Cookies:
+    """Names and attributes of the console's cookies (Secure and `__Host-` under TLS)."""
+
+    def __init__(self, settings: WebSettings, session_max_age: int) -> None:
+        self.secure = settings.secure_cookies
+        prefix = "__Host-" if self.secure else ""
+        self.session = f"{prefix}quantrac_session"
+        self.login = f"{prefix}quantrac_login"
+        self.lang = f"{prefix}quantrac_lang"
+        self._session_max_age = session_max_age
+
+    def header(self, name: str, value: str, max_age: int | None) -> str:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[name] = value
+        morsel = cookie[name]
+        morsel["path"] = "/"
+        morsel["httponly"] = True
+        morsel["samesite"] = "Lax"
+        if self.secure:
+            morsel["secure"] = True
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        return morsel.OutputString()
+
+    def set_session(self, response: Response, value: str) -> None:
+        response.headers.append("set-cookie", self.header(self.session, value,
+                                                          self._session_max_age))
+        response.headers.append("set-cookie", self.header(self.login, "", 0))
+
+    def clear_session(self, response: Response) -> None:
+        response.headers.append("set-cookie", self.header(self.session, "", 0))

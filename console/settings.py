@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 _LISTEN_RE = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
@@ -24,13 +23,21 @@ def parse_listen(text: str) -> tuple[str, int]:
     return match.group("host").strip("[]"), port
 
 
+def _checked_listen(text: str) -> str:
+    parse_listen(text)
+    return text
+
+
+Listen = Annotated[str, AfterValidator(_checked_listen)]
+
+
 class WebSettings(BaseModel):
     """The console (`quantrac web`): address, cookies, sessions, sign-in rate limits."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    listen: str = Field(default=DEFAULT_LISTEN, description="HOST:PORT to serve on; "
-                        "env QUANTRAC_WEB_LISTEN and --listen win")
+    listen: Listen = Field(default=DEFAULT_LISTEN, description="HOST:PORT to serve on; "
+                           "env QUANTRAC_WEB_LISTEN and --listen win")
     secure_cookies: bool = Field(default=False, description="mark cookies Secure (and send "
                                  "HSTS): set true when users reach the console over TLS")
     secret_key_file: Path | None = Field(
@@ -48,24 +55,7 @@ class WebSettings(BaseModel):
     login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60,
                                     description="counting window and lock length")
     lang: Literal["vi", "en"] = Field(default="vi", description="language of a first visit")
-    timezone: str = Field(default="Asia/Ho_Chi_Minh",
-                          description="zone of times not tied to one plant (sign-in locks)")
     trusted_proxies: list[str] = Field(
         default_factory=lambda: ["127.0.0.1"],
         description="reverse proxies whose X-Forwarded-For gives the client address",
     )
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        parse_listen(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value

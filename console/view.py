@@ -17,13 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from console.errors import Refusal
-from console.gate import Visitor, is_api
+from console.visitor import is_api, visitor_of
 from console.words import Words
-
-
-def visitor_of(request: Request) -> Visitor:
-    visitor: Visitor = request.state.visitor
-    return visitor
 
 
 def static_version() -> str:

@@ -31,7 +31,7 @@ PLANTS = [Plant.model_validate(plant_doc("kim-bai", "kim-bai", "Kim Bai")),
           Plant.model_validate(plant_doc("phu-nghia", "phu-nghia", "Phu Nghia"))]
 # Reachable without signing in: what SPEC allows (/public/…, /login, static files) and the
 # health probe (it tells nothing but "ok").
-ANONYMOUS = {"/healthz", "/login", "/public", "/public/", "/static/{path}"}
+ANONYMOUS = {"/healthz", "/login", "/public/", "/static/{path}"}
 SAMPLE = {"plant_id": "kim-bai", "alert_id": "A-000001", "path": "console.css"}
 
 
@@ -133,6 +133,8 @@ def test_every_route_but_the_public_ones_refuses_anonymous_access(
 def test_an_unknown_path_is_refused_before_it_is_looked_up(anonymous: TestClient) -> None:
     assert anonymous.get("/admin/secret").status_code == 303
     assert anonymous.get("/api/v2/anything").status_code == 401
+    bare = anonymous.get("/public")
+    assert bare.status_code == 307 and bare.headers["location"].endswith("/public/")
 
 
 def test_security_headers_and_csp_without_inline_code(anonymous: TestClient) -> None:

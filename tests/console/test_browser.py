@@ -51,6 +51,13 @@ def replaced(driver: Any, element: Any) -> bool:
         return bool(driver.execute_script("return document.readyState") == "complete")
 
 
+def open_alerts(browser: Any, site: Site, user: str) -> dict[str, Any]:
+    """Sign in as `user` on the open alerts page; its rows by alert id."""
+    sign_in(browser, site, user, target="/alerts?state=open")
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "alert-list")))
+    return rows(browser)
+
+
 def rows(browser: Any) -> dict[str, Any]:
     return {row.get_attribute("data-alert"): row
             for row in browser.find_elements(By.CSS_SELECTOR, "[data-alert]")}
@@ -109,9 +116,7 @@ def test_wrong_passwords_lock_the_account_with_a_clear_message(
 def test_operator_acknowledges_with_a_reason_and_the_cli_agrees(
     browser: Any, site: Site
 ) -> None:
-    sign_in(browser, site, "op-a", target="/alerts?state=open")
-    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "alert-list")))
-    shown = rows(browser)
+    shown = open_alerts(browser, site, "op-a")
     mine = {a.id: a for a in site.collector.list_alerts(plants=["kim-bai"])}
     assert set(mine) <= set(shown)
     assert not any(a.id in shown for a in site.collector.list_alerts(plants=["phu-nghia"]))
@@ -173,9 +178,7 @@ def test_a_new_alert_appears_on_an_open_page_within_5_seconds(
 def test_regulator_sees_every_plant_has_no_ack_control_and_a_forged_ack_is_403(
     browser: Any, site: Site
 ) -> None:
-    sign_in(browser, site, "reg", target="/alerts?state=open")
-    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "alert-list")))
-    shown = rows(browser)
+    shown = open_alerts(browser, site, "reg")
     everyone = site.collector.list_alerts(open_only=True)
     assert {a.id for a in everyone} <= set(shown)
     assert browser.find_elements(By.CSS_SELECTOR, "details.ack, form.ack-form") == []
