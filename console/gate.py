@@ -50,10 +50,10 @@ def is_public(path: str) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to return to after sign-in (never another site)."""
+    """A local page to return to after sign-in (never another site, nor sign-out)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
-    return target
+    return "/" if target.startswith(("/logout", "/login")) else target
 
 
 class Gate:

@@ -191,6 +191,10 @@ def test_session_cookie_is_signed_httponly_samesite_and_ends_at_sign_out(
     response = client.post("/login", data={"username": "op-a", "password": PASSWORDS["op-a"],
                                            "csrf_token": token, "next": "//evil.example/x"})
     assert response.headers["location"] == "/"  # never sent to another site
+    from console.gate import safe_next
+
+    assert [safe_next(t) for t in ("/alerts?state=open", "/logout", "https://x", "/\\x")] == [
+        "/alerts?state=open", "/", "/", "/"]
     cookie = next(c for c in response.headers.get_list("set-cookie")
                   if c.startswith("quantrac_session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie

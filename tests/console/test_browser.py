@@ -153,10 +153,14 @@ def test_other_reason_needs_a_note_in_the_form(browser: Any, site: Site) -> None
                if a.parameter == "tss")
     row = rows(browser)[tss.id]
     row.find_element(By.CSS_SELECTOR, "details.ack summary").click()
+    note = row.find_element(By.NAME, "note")
+    assert note.get_attribute("required") is None
     Select(row.find_element(By.NAME, "reason")).select_by_value("other")
-    assert row.find_element(By.NAME, "note").get_attribute("required") is not None
+    assert note.get_attribute("required") is not None
     row.find_element(By.CSS_SELECTOR, ".ack-form button[type=submit]").click()
-    assert not site.collector.get(tss.id).acknowledged  # the browser kept the form back
+    assert note.get_property("validity")["valueMissing"] is True  # the browser held it back
+    assert browser.current_url.endswith("/alerts?state=open")
+    assert not site.collector.get(tss.id).acknowledged
 
 
 def test_a_new_alert_appears_on_an_open_page_within_5_seconds(
