@@ -16,7 +16,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy collector rules alerts reports simulator quantrac
+	$(VENV)/bin/mypy collector rules alerts reports simulator quantrac console
 
 bench: setup
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -11,6 +11,20 @@ from rules.findings import KINDS, SEVERITIES
 
 STATES = ("pending", "firing", "resolved")
 OPEN_STATES = ("pending", "firing")
+# Why an operator acknowledged (SPEC "Console (web)"); `other` needs a note.
+ACK_REASONS = ("maintenance", "calibration", "process_upset", "sensor_fault", "false_alarm",
+               "other")
+
+
+def check_ack_reason(reason: str | None, note: str | None) -> None:
+    """Raise AlertsError for an unknown reason code, or `other` without a note."""
+    if reason is None:
+        return
+    if reason not in ACK_REASONS:
+        raise AlertsError(f"unknown acknowledgement reason {reason!r} "
+                          f"(use one of {', '.join(ACK_REASONS)})")
+    if reason == "other" and not (note or "").strip():
+        raise AlertsError("acknowledgement reason 'other' needs a note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +63,7 @@ class Alert:
     acked_by: str | None = None
     acked_at: datetime | None = None
     ack_note: str | None = None
+    ack_reason: str | None = None
     suppressed: str | None = None
     flapping: bool = False
 
@@ -59,6 +74,8 @@ class Alert:
             raise AlertsError(f"unknown alert kind {self.kind!r}")
         if self.severity not in SEVERITIES:
             raise AlertsError(f"unknown severity {self.severity!r}")
+        if self.ack_reason is not None and self.ack_reason not in ACK_REASONS:
+            raise AlertsError(f"unknown acknowledgement reason {self.ack_reason!r}")
         for name in ("started_at", "opened_at", "last_breach_at", "last_end"):
             if getattr(self, name).tzinfo is None:
                 raise AlertsError(f"alert {name} must be timezone-aware")
@@ -108,6 +125,7 @@ class Alert:
             "acked_by": self.acked_by,
             "acked_at": iso(self.acked_at),
             "ack_note": self.ack_note,
+            "ack_reason": self.ack_reason,
             "suppressed": self.suppressed,
             "flapping": self.flapping,
         }

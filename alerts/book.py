@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     last_breach_at TEXT NOT NULL, breach_bases TEXT NOT NULL DEFAULT '',
     fired_at TEXT, announced_at TEXT, notified_at TEXT, notify_count INTEGER NOT NULL DEFAULT 0,
     escalated_at TEXT, clear_since TEXT, resolved_at TEXT,
-    acked_by TEXT, acked_at TEXT, ack_note TEXT, suppressed TEXT,
+    acked_by TEXT, acked_at TEXT, ack_note TEXT, ack_reason TEXT, suppressed TEXT,
     flapping INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open
@@ -53,10 +53,18 @@ CREATE TABLE IF NOT EXISTS transitions (
     alert_seq INTEGER NOT NULL REFERENCES alerts (seq),
     at TEXT NOT NULL, event TEXT NOT NULL,
     from_state TEXT, to_state TEXT NOT NULL,
-    severity TEXT NOT NULL, value REAL, detail TEXT NOT NULL DEFAULT ''
+    severity TEXT NOT NULL, value REAL, detail TEXT NOT NULL DEFAULT '',
+    reason TEXT
 );
 CREATE INDEX IF NOT EXISTS transitions_alert ON transitions (alert_seq);
 """
+# Columns added after the first release: (table, column, declaration). A book written by an
+# older version gets them on open; older versions still read a newer book (they select by
+# name and ignore columns they do not know).
+_ADDED_COLUMNS = (
+    ("alerts", "ack_reason", "TEXT"),
+    ("transitions", "reason", "TEXT"),
+)
 
 _COLUMNS = [f.name for f in fields(Alert) if f.name != "id"]
 _TIME_COLUMNS = {
@@ -111,6 +119,7 @@ class Book:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            _migrate(conn)
         finally:
             conn.close()
 
@@ -232,7 +241,7 @@ class Book:
     ) -> None:
         conn.executemany(
             "INSERT INTO transitions (alert_seq, at, event, from_state, to_state, severity, "
-            "value, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "value, detail, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     alert_seq(alert.id),
@@ -243,6 +252,7 @@ class Book:
                     alert.severity,
                     alert.value,
                     t.detail,
+                    t.reason,
                 )
                 for t in transitions
             ],
@@ -283,12 +293,19 @@ class Book:
 
     # -- plain reads ----------------------------------------------------------------------
 
-    def list_alerts(self, open_only: bool = False, limit: int = 500) -> list[Alert]:
-        """Newest first; `open_only` keeps pending and firing alerts."""
-        where = "WHERE state != 'resolved'" if open_only else ""
+    def list_alerts(
+        self, open_only: bool = False, limit: int = 500, plants: Collection[str] | None = None
+    ) -> list[Alert]:
+        """Newest first; `open_only` keeps pending and firing alerts, `plants` those plants."""
+        where = ["state != 'resolved'"] if open_only else []
+        params: list[Any] = []
+        if plants is not None:
+            where.append("plant IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(set(plants))))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = (
             self.connection()
-            .execute(f"SELECT * FROM alerts {where} ORDER BY seq DESC LIMIT ?", (limit,))
+            .execute(f"SELECT * FROM alerts {clause} ORDER BY seq DESC LIMIT ?", (*params, limit))
             .fetchall()
         )
         return [_alert_from_row(row) for row in rows]
@@ -307,21 +324,37 @@ class Book:
         )
         return [_alert_from_row(row) for row in rows]
 
+    def change_marker(self) -> int:
+        """A number that grows with every recorded change (new alert, transition): readers
+        that poll for news (the console's live alerts page) compare it with the last one."""
+        row = self.connection().execute("SELECT MAX(seq) FROM transitions").fetchone()
+        return int(row[0] or 0)
+
     def get(self, ident: str) -> Alert:
         return self.find(self.connection(), ident)
 
     def transitions(self, ident: str) -> list[dict[str, Any]]:
         """The recorded history of one alert, oldest first."""
+        return self.transitions_of([ident]).get(alert_id(alert_seq(ident)), [])
+
+    def transitions_of(self, idents: Collection[str]) -> dict[str, list[dict[str, Any]]]:
+        """The recorded histories of several alerts (one query), oldest first, by alert id."""
+        seqs = sorted({alert_seq(ident) for ident in idents})
         rows = (
             self.connection()
             .execute(
-                "SELECT at, event, from_state, to_state, severity, value, detail "
-                "FROM transitions WHERE alert_seq = ? ORDER BY seq",
-                (alert_seq(ident),),
+                "SELECT alert_seq, at, event, from_state, to_state, severity, value, detail, "
+                "reason FROM transitions WHERE alert_seq IN (SELECT value FROM json_each(?)) "
+                "ORDER BY seq",
+                (json.dumps(seqs),),
             )
             .fetchall()
         )
-        return [dict(row) for row in rows]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            record = dict(row)
+            out.setdefault(alert_id(record.pop("alert_seq")), []).append(record)
+        return out
 
     def plant_state(self, plant: str, now: datetime) -> dict[str, Any]:
         """The retained MQTT state of one plant: a summary of its open alerts."""
@@ -361,6 +394,29 @@ class Book:
                 for a in alerts
             ],
         }
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns of `_ADDED_COLUMNS` that an older book lacks (under the write lock, so
+    two processes opening the same old book at once do not both add them)."""
+    def missing() -> list[tuple[str, str, str]]:
+        have = {
+            (table, row[1])
+            for table in {t for t, _, _ in _ADDED_COLUMNS}
+            for row in conn.execute(f"PRAGMA table_info({table})").fetchall()
+        }
+        return [added for added in _ADDED_COLUMNS if (added[0], added[1]) not in have]
+
+    if not missing():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, declaration in missing():
+            conn.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {declaration}')
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _to_sql(name: str, value: Any) -> Any:

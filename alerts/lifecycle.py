@@ -28,6 +28,7 @@ class Transition:
     from_state: str | None
     to_state: str
     detail: str = ""
+    reason: str | None = None  # acknowledgement reason code (alerts.alert.ACK_REASONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,12 @@ class _Draft:
     transitions: list[Transition] = field(default_factory=list)
     notify: list[str] = field(default_factory=list)
 
-    def move(self, event: str, detail: str = "", **changes: object) -> None:
+    def move(
+        self, event: str, detail: str = "", reason: str | None = None, **changes: object
+    ) -> None:
         before = self.alert.state
         self.alert = self.alert.evolve(**changes)
-        self.transitions.append(Transition(event, before, self.alert.state, detail))
+        self.transitions.append(Transition(event, before, self.alert.state, detail, reason))
 
     def step(self) -> Step:
         return Step(self.alert, tuple(self.transitions), tuple(self.notify))
@@ -198,15 +201,20 @@ def on_tick(alert: Alert, ctx: Context) -> Step:
     return draft.step()
 
 
-def on_ack(alert: Alert, by: str, note: str | None, ctx: Context) -> Step:
-    """An operator acknowledged: stops renotification and escalation; the alert stays open."""
+def on_ack(
+    alert: Alert, by: str, note: str | None, ctx: Context, reason: str | None = None
+) -> Step:
+    """An operator acknowledged (with an optional reason code): stops renotification and
+    escalation; the alert stays open."""
     draft = _Draft(alert)
     draft.move(
         "acknowledged",
         by + (f": {note}" if note else ""),
+        reason,
         acked_by=by,
         acked_at=ctx.now,
         ack_note=note,
+        ack_reason=reason,
     )
     if alert.is_open:
         draft.notify.append("acknowledged")

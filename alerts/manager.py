@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from alerts.alert import Alert
+from alerts.alert import Alert, check_ack_reason
 from alerts.book import Book
 from alerts.channels.base import Channel
 from alerts.channels.mqtt import Publish
 from alerts.channels.registry import build_channels
 from alerts.errors import AlertsError
 from alerts.events import alert_event, alert_line
+from alerts.history import HistoryEntry, merge_history
 from alerts.lifecycle import Context, Step, Transition, on_ack, on_breach, on_clear, on_tick
 from alerts.messages import Messages
 from alerts.notification import Notification
@@ -170,15 +171,19 @@ class AlertManager:
         if not self._threads:
             self.deliver(now)
 
-    def ack(self, alert_id: str, by: str, note: str | None, now: datetime) -> Alert:
-        """Acknowledge an alert: recorded with who/when/note; stops renotify and escalation."""
+    def ack(
+        self, alert_id: str, by: str, note: str | None, now: datetime, reason: str | None = None
+    ) -> Alert:
+        """Acknowledge an alert: recorded with who/when/reason/note; stops renotify and
+        escalation. `reason` is a code of `alerts.alert.ACK_REASONS` (`other` needs a note)."""
         _aware(now)
         if not by.strip():
             raise AlertsError("an acknowledgement needs a name (--by NAME)")
+        check_ack_reason(reason, note)
         changed: list[tuple[Alert, Step]] = []
         with self._lock, self._book.transaction() as conn:
             alert = self._book.find(conn, alert_id)
-            step = on_ack(alert, by.strip(), note, self._context(conn, alert.key, now))
+            step = on_ack(alert, by.strip(), note, self._context(conn, alert.key, now), reason)
             saved = self._apply(conn, step, now, changed)
         self._after_commit(changed, now)
         if saved is None:
@@ -187,7 +192,8 @@ class AlertManager:
 
     def handle_ack_message(self, topic: str, payload: bytes, now: datetime) -> Alert:
         """An acknowledgement over MQTT: a plant's `alerts/ack` topic (rules.topics), payload
-        `{"id": "A-000123", "by": "name", "note": "optional"}`."""
+        `{"id": "A-000123", "by": "name", "note": "optional", "reason": "optional"}`
+        (`reason`: a code of `alerts.alert.ACK_REASONS`)."""
         try:
             ack = parse(topic)
         except TopicError:
@@ -206,14 +212,38 @@ class AlertManager:
             raise AlertsError(f"{topic}: acknowledgement needs string fields id and by")
         if note is not None and not isinstance(note, str):
             raise AlertsError(f"{topic}: acknowledgement note must be a string")
+        reason = message.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise AlertsError(f"{topic}: acknowledgement reason must be a string")
         alert = self._book.get(ident)
         if alert.plant != plant or alert.cluster != cluster:
             raise AlertsError(f"{topic}: alert {alert.id} belongs to {alert.cluster}/{alert.plant}")
-        return self.ack(ident, by, note, now)
+        return self.ack(ident, by, note, now, reason)
 
-    def list_alerts(self, open_only: bool = False) -> list[Alert]:
-        """Newest first."""
-        return self._book.list_alerts(open_only=open_only)
+    def list_alerts(
+        self, open_only: bool = False, plants: Collection[str] | None = None, limit: int = 500
+    ) -> list[Alert]:
+        """Newest first; of `plants` only when given."""
+        return self._book.list_alerts(open_only=open_only, limit=limit, plants=plants)
+
+    def get(self, alert_id: str) -> Alert:
+        """One alert by id (AlertsError when there is none)."""
+        return self._book.get(alert_id)
+
+    def histories(self, alert_ids: Sequence[str]) -> dict[str, list[HistoryEntry]]:
+        """The history of each alert (transitions and deliveries), oldest first."""
+        transitions = self._book.transitions_of(alert_ids)
+        deliveries: dict[str, list[dict[str, object]]] = {}
+        for row in self._outbox.deliveries(alert_ids):
+            deliveries.setdefault(str(row["alert_id"]), []).append(row)
+        return {
+            ident: merge_history(transitions.get(ident, []), deliveries.get(ident, []))
+            for ident in alert_ids
+        }
+
+    def change_marker(self) -> int:
+        """Grows with every change of the book (see `Book.change_marker`)."""
+        return self._book.change_marker()
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -396,7 +426,7 @@ def render_alert_table(alerts: Sequence[Alert], zone: str | None = None) -> str:
     rows = [header]
     for a in alerts:
         state = a.state + (" (maint.)" if a.suppressed else "") + (" (flap)" if a.flapping else "")
-        ack = f"{a.acked_by}" if a.acked_by else "-"
+        ack = (a.acked_by + (f" ({a.ack_reason})" if a.ack_reason else "")) if a.acked_by else "-"
         rows.append(
             (
                 a.id,

@@ -14,7 +14,7 @@ import logging
 import random
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
@@ -181,6 +181,18 @@ class Outbox:
             sql += " WHERE o.alert_id = ?"
             params.append(alert_id)
         rows = self._book.connection().execute(sql + " ORDER BY a.seq", params).fetchall()
+        return [dict(row) for row in rows]
+
+    def deliveries(self, alert_ids: Collection[str]) -> list[dict[str, Any]]:
+        """Each notification row of these alerts with its outcome so far (status, sent_at, the
+        time of its last attempt, last error), oldest first: for alert histories."""
+        sql = (
+            "SELECT o.alert_id, o.event, o.channel, o.status, o.sent_at, o.last_error, "
+            "MAX(a.at) AS last_at FROM outbox o LEFT JOIN attempts a ON a.outbox_seq = o.seq "
+            "WHERE o.alert_id IN (SELECT value FROM json_each(?)) GROUP BY o.seq ORDER BY o.seq"
+        )
+        conn = self._book.connection()
+        rows = conn.execute(sql, (json.dumps(sorted(set(alert_ids))),)).fetchall()
         return [dict(row) for row in rows]
 
     def backoff(self, attempts: int) -> timedelta:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set-up shared by `make demo` and `make test`: the Debian packages mosquitto and influxdb
-# (only when missing) and the project's virtualenv. Idempotent; safe to run every time.
+# Set-up shared by `make demo` and `make test`: the Debian packages mosquitto, influxdb,
+# chromium and chromium-driver (only when missing; the console's browser tests drive Debian's
+# headless Chromium, nothing ever downloads a browser) and the project's virtualenv.
+# Idempotent; safe to run every time.
 set -euo pipefail
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
@@ -8,6 +10,8 @@ PYTHON=${PYTHON:-python3}
 need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need_apt+=(influxdb)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

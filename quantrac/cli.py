@@ -15,8 +15,10 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+from alerts.alert import ACK_REASONS
 from alerts.errors import AlertsError
 from collector.errors import CollectorError
+from console.errors import AccountError, ConsoleError
 from quantrac import commands
 from quantrac.config import ConfigError
 from quantrac.offline import CsvError
@@ -27,9 +29,9 @@ from rules.vocabulary import LANGS
 from simulator.errors import SimulatorError
 
 RUNTIME_ERRORS = (
-    CollectorError, AlertsError, ReportsError, SimulatorError, StackError, OSError,
+    CollectorError, AlertsError, ReportsError, SimulatorError, StackError, ConsoleError, OSError,
 )
-USAGE_ERRORS = (ConfigError, CsvError, RulesError)
+USAGE_ERRORS = (ConfigError, CsvError, RulesError, AccountError)
 
 
 class UsageError(Exception):
@@ -138,7 +140,36 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("id")
     a.add_argument("--by", required=True)
     a.add_argument("--note")
+    a.add_argument("--reason", choices=ACK_REASONS,
+                   help="why (reason code, shown in the history and reports; other needs --note)")
     a.add_argument("--config")
+
+    p = sub.add_parser("web", help="the console (web application)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--listen", help="HOST:PORT (default: QUANTRAC_WEB_LISTEN, [web] listen, "
+                   "127.0.0.1:8080)")
+
+    p = sub.add_parser(
+        "users", help="console accounts (state dir from --config or QUANTRAC_STATE_DIR)"
+    )
+    usub = p.add_subparsers(dest="users_command", required=True, parser_class=_SubParser)
+    u = usub.add_parser("add", help="add an account (password from stdin, or generated)")
+    u.add_argument("name")
+    u.add_argument("--role", required=True, choices=["admin", "regulator", "operator"])
+    u.add_argument("--plants", help="comma-separated plant ids (operators)")
+    u.add_argument("--clusters", help="comma-separated cluster ids (operators, regulators)")
+    u.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin")
+    u.add_argument("--config")
+    u = usub.add_parser("list", help="list accounts")
+    u.add_argument("--json", action="store_true")
+    u.add_argument("--config")
+    u = usub.add_parser("disable", help="disable an account (ends its sessions and tokens)")
+    u.add_argument("name")
+    u.add_argument("--config")
+    u = usub.add_parser("token", help="print a new API bearer token for an account")
+    u.add_argument("name")
+    u.add_argument("--config")
 
     p = sub.add_parser("config", help="configuration tools")
     csub = p.add_subparsers(dest="config_command", required=True, parser_class=_SubParser)

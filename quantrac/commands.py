@@ -20,6 +20,7 @@ from collector.partition import Partition
 from quantrac.config import Config, ConfigError, load_config
 from quantrac.logformat import configure_logging
 from quantrac.sources import csv_span, load_frame
+from quantrac.web import run_users, run_web
 from reports.circular10 import export_circular10
 from reports.settings import FORMATS as REPORT_FORMATS
 from rules.permit import Plant, parse_duration
@@ -44,6 +45,8 @@ def dispatch(args: argparse.Namespace) -> int:
         "export": run_export,
         "alerts": run_alerts,
         "config": run_config,
+        "web": run_web,
+        "users": run_users,
     }
     return handlers[args.command](args)
 
@@ -260,7 +263,9 @@ def run_alerts(args: argparse.Namespace) -> int:
             else:
                 print(render_alert_table(alerts))
             return 0
-        alert = manager.ack(args.id, args.by, args.note, datetime.now(UTC))
+        if args.reason == "other" and not (args.note or "").strip():
+            raise ConfigError("--reason other needs --note TEXT")
+        alert = manager.ack(args.id, args.by, args.note, datetime.now(UTC), args.reason)
         print(f"{alert.id} acknowledged by {args.by}")
         return 0
     finally:

@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from alerts.settings import AlertSettings
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
+from console.settings import WebSettings
 from reports.settings import ReportSettings
 from rules.cluster import Cluster, ClusterLayout, cluster_layouts, reference_problems
 from rules.permit import Plant, field_error
@@ -68,6 +69,7 @@ class Config(BaseModel):
     checks: CheckSettings = CheckSettings()
     alerts: AlertSettings = AlertSettings()
     reports: ReportSettings = ReportSettings()
+    web: WebSettings = WebSettings()
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -139,6 +141,8 @@ def apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str
         influx["token"] = token
     if state_dir := env.get("QUANTRAC_STATE_DIR"):
         state["dir"] = state_dir
+    if (listen := env.get("QUANTRAC_WEB_LISTEN")) and isinstance(merged.get("web", {}), dict):
+        merged["web"] = {**merged.get("web", {}), "listen": listen}
     return merged
 
 

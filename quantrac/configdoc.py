@@ -21,7 +21,7 @@ HEADER = """# Configuration reference
 Generated from the config models by `python -m quantrac.configdoc` — do not edit by hand.
 Unknown keys are rejected everywhere; a bad value exits 2 naming the field path.
 Environment overrides (win over the file): `QUANTRAC_MQTT_URL`, `QUANTRAC_INFLUX_URL`,
-`QUANTRAC_INFLUX_DB`, `QUANTRAC_INFLUX_TOKEN`, `QUANTRAC_STATE_DIR`.
+`QUANTRAC_INFLUX_DB`, `QUANTRAC_INFLUX_TOKEN`, `QUANTRAC_STATE_DIR`, `QUANTRAC_WEB_LISTEN`.
 """
 
 

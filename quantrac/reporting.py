@@ -28,6 +28,7 @@ def alert_row(alert: Alert) -> AlertRow:
         id=alert.id, parameter=alert.parameter, kind=alert.kind, severity=alert.severity,
         state=alert.state, start=alert.started_at, end=alert.resolved_at,
         acked_by=alert.acked_by or "", acked_at=alert.acked_at, note=alert.ack_note or "",
+        reason=alert.ack_reason,
     )
 
 

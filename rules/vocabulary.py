@@ -94,6 +94,7 @@ class Terms(_Model):
     severities: dict[str, Word]
     alert_states: dict[str, Word]
     alert_events: dict[str, Word]
+    plant_statuses: dict[str, Word]
     reasons: dict[str, Word]
     receiving_waters: dict[str, Word]
     phrases: dict[str, Word]
@@ -170,6 +171,10 @@ class Vocabulary:
 
     def alert_event(self, key: str) -> str:
         return self._word(self.terms.alert_events, key)
+
+    def plant_status(self, key: str) -> str:
+        """A plant's overall status as the console shows it (compliant, exceedance, ...)."""
+        return self._word(self.terms.plant_statuses, key)
 
     def reason(self, key: str) -> str:
         """Word of an acknowledgement reason code (maintenance, calibration, …)."""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["collector", "rules", "alerts", "reports", "simulator", "quantrac"]
+PACKAGES = ["collector", "rules", "alerts", "reports", "simulator", "quantrac", "console"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

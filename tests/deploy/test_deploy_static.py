@@ -46,9 +46,9 @@ def conf_lines(path: Path) -> dict[str, list[str]]:
 # --- compose.yaml ------------------------------------------------------------------------
 
 
-def test_compose_has_the_four_services_with_pinned_major_versions() -> None:
+def test_compose_has_the_five_services_with_pinned_major_versions() -> None:
     services = compose()["services"]
-    assert set(services) == {"mosquitto", "influxdb", "collector", "grafana"}
+    assert set(services) == {"mosquitto", "influxdb", "collector", "console", "grafana"}
     assert services["mosquitto"]["image"] == "eclipse-mosquitto:2"
     assert services["influxdb"]["image"] == "influxdb:2.7"
     assert services["grafana"]["image"].startswith("grafana/grafana-oss:11.")
@@ -110,6 +110,19 @@ def test_collector_service_healthcheck_state_volume_and_sandbox() -> None:
     assert set(compose()["volumes"]) >= {"mosquitto-data", "influxdb-data", "collector-state"}
 
 
+def test_console_service_shares_the_state_and_is_sandboxed() -> None:
+    services = compose()["services"]
+    console, collector = services["console"], services["collector"]
+    assert console["image"] == collector["image"]  # one image, built by the collector
+    assert console["command"] == ["web", "--config", "/etc/quantrac/quantrac.toml"]
+    assert console["environment"]["QUANTRAC_WEB_LISTEN"] == "0.0.0.0:8080"
+    assert console["ports"] == ["127.0.0.1:8080:8080"]
+    assert "collector-state:/var/lib/quantrac" in console["volumes"]  # the same alert book
+    assert "http://127.0.0.1:8080/healthz" in " ".join(console["healthcheck"]["test"])
+    assert console["read_only"] is True and console["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in console["security_opt"]
+
+
 def test_compose_mounts_files_that_exist() -> None:
     for name, service in compose()["services"].items():
         for volume in service.get("volumes", []):
@@ -166,7 +179,7 @@ def test_dockerfile_base_non_root_user_and_healthcheck() -> None:
     assert "http://127.0.0.1:9108/healthz" in health and "CMD" in health
     assert ("ENTRYPOINT", '["quantrac"]') in steps
     copied = {rest.split()[0] for word, rest in steps if word == "COPY"}
-    for package in ("quantrac", "collector", "rules", "alerts", "reports"):
+    for package in ("quantrac", "collector", "rules", "alerts", "reports", "console"):
         assert package in copied and (ROOT / package).is_dir()
 
 
@@ -350,12 +363,13 @@ def test_shipped_dashboard_is_what_the_generator_writes(tmp_path: Path) -> None:
 # --- systemd --------------------------------------------------------------------------------
 
 UNIT = DEPLOY / "systemd" / "quantrac-collector.service"
+WEB_UNIT = DEPLOY / "systemd" / "quantrac-web.service"
 
 
-def unit() -> configparser.RawConfigParser:
+def unit(path: Path = UNIT) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(UNIT.read_text())
+    parser.read_string(path.read_text())
     return parser
 
 
@@ -381,14 +395,32 @@ def test_systemd_unit_restarts_and_is_sandboxed() -> None:
     assert unit()["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_console_unit_runs_quantrac_web_with_the_same_sandbox() -> None:
+    web, collector = unit(WEB_UNIT)["Service"], unit()["Service"]
+    assert web["ExecStart"] == (
+        "/opt/quantrac/.venv/bin/quantrac web --config /etc/quantrac/quantrac.toml")
+    assert web["User"] == collector["User"] == "quantrac"
+    assert web["StateDirectory"] == collector["StateDirectory"]  # the same alert book
+    assert web["Restart"] == "on-failure" and web["KillSignal"] == "SIGTERM"
+    for key in ("NoNewPrivileges", "ProtectSystem", "ReadWritePaths", "PrivateTmp",
+                "ProtectHome", "PrivateDevices", "RestrictSUIDSGID", "CapabilityBoundingSet",
+                "SystemCallFilter", "RestrictAddressFamilies"):
+        assert web[key] == collector[key], key
+    assert "quantrac-collector.service" in unit(WEB_UNIT)["Unit"]["After"]
+    assert unit(WEB_UNIT)["Install"]["WantedBy"] == "multi-user.target"
+    sample = load_config(DEPLOY / "etc" / "quantrac" / "quantrac.toml", env={})
+    assert sample.web.listen == "127.0.0.1:8080" and sample.web.secure_cookies
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
-def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", [UNIT, WEB_UNIT], ids=lambda p: p.name)
+def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path, path: Path) -> None:
     """Real systemd parser: unknown keys or misplaced options are reported on stderr."""
     fake = tmp_path / "quantrac"
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
-    copy = tmp_path / "quantrac-collector.service"
-    copy.write_text(UNIT.read_text().replace("/opt/quantrac/.venv/bin/quantrac", str(fake)))
+    copy = tmp_path / path.name
+    copy.write_text(path.read_text().replace("/opt/quantrac/.venv/bin/quantrac", str(fake)))
     result = subprocess.run(
         ["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60
     )

@@ -19,7 +19,7 @@ def test_configuration_reference_is_up_to_date():
 def test_reference_names_every_section_and_fixed_key():
     text = render()
     for section in ("[mqtt]", "[influx]", "[state]", "[[plants]]", "[checks]", "[alerts]",
-                    "[reports]", "[service]"):
+                    "[reports]", "[service]", "[web]"):
         assert f"## `{section}`" in text
     for key in ("design_flow_m3_day", "kq", "interval", "regulation", "column", "timezone"):
         assert f"| `{key}` |" in text

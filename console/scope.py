@@ -1,0 +1,88 @@
+"""Who sees and acknowledges what (SPEC "Console (web)"): an operator its plants (and the
+plants of its clusters), a regulator every plant of its clusters (all when none), an admin
+everything. Unknown plant → NotFound (404), a plant outside the scope → Forbidden (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from console.accounts import User
+from console.errors import Forbidden, NotFound
+from rules.permit import Plant
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Plants grouped by their `cluster` id, in config order (phase 2: names from
+    `[[clusters]]`, member factories)."""
+
+    id: str
+    plants: tuple[Plant, ...]
+
+
+class Directory:
+    """Every plant of the config, by id and by cluster."""
+
+    def __init__(self, plants: Sequence[Plant]) -> None:
+        self.plants = tuple(plants)
+        self._by_id = {plant.id: plant for plant in plants}
+
+    def plant(self, plant_id: str) -> Plant:
+        try:
+            return self._by_id[plant_id]
+        except KeyError:
+            raise NotFound(f"no plant {plant_id!r}", "plant_unknown", plant=plant_id) from None
+
+    def cluster_ids(self) -> list[str]:
+        return list(dict.fromkeys(plant.cluster for plant in self.plants))
+
+    def clusters(self, plants: Sequence[Plant]) -> list[Cluster]:
+        """`plants` grouped by cluster, clusters and plants in config order."""
+        order = self.cluster_ids()
+        groups: dict[str, list[Plant]] = {}
+        for plant in plants:
+            groups.setdefault(plant.cluster, []).append(plant)
+        return [Cluster(cid, tuple(groups[cid])) for cid in order if cid in groups]
+
+
+class Scope:
+    """One user's view of the directory."""
+
+    def __init__(self, user: User, directory: Directory) -> None:
+        self.user = user
+        self.directory = directory
+
+    def sees(self, plant: Plant) -> bool:
+        user = self.user
+        if user.role == "admin":
+            return True
+        if user.role == "regulator":
+            return not user.clusters or plant.cluster in user.clusters
+        return plant.id in user.plants or plant.cluster in user.clusters
+
+    def plants(self) -> list[Plant]:
+        return [plant for plant in self.directory.plants if self.sees(plant)]
+
+    def plant_ids(self) -> list[str]:
+        return [plant.id for plant in self.plants()]
+
+    def plant(self, plant_id: str) -> Plant:
+        """The plant if the user may see it; NotFound / Forbidden otherwise."""
+        plant = self.directory.plant(plant_id)
+        if not self.sees(plant):
+            raise Forbidden(f"plant {plant_id!r} is outside your scope", "plant_outside_scope",
+                            plant=plant_id)
+        return plant
+
+    def may_ack(self, plant: Plant) -> bool:
+        """Regulators acknowledge nothing; operators only in scope; admins everything."""
+        return self.user.role != "regulator" and self.sees(plant)
+
+    def check_ack(self, plant_id: str) -> Plant:
+        """The plant of an alert to acknowledge; NotFound / Forbidden when not allowed."""
+        plant = self.plant(plant_id)
+        if not self.may_ack(plant):
+            raise Forbidden("regulators do not acknowledge alerts", "regulator_no_ack")
+        return plant
