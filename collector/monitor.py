@@ -58,7 +58,7 @@ class AlertBook(Protocol):
 
 
 class LateMarks(Protocol):
-    """What the monitor needs of `collector.schedule.CheckBook`."""
+    """What the monitor needs of `collector.checkbook.CheckBook`."""
 
     def mark_late(self, plant: str, earliest: datetime) -> None: ...
 

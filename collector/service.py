@@ -18,6 +18,7 @@ import pandas as pd
 
 from alerts.manager import AlertManager
 from alerts.settings import AlertSettings
+from collector.checkbook import CheckBook
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, PayloadError, StoreError
 from collector.health import HealthServer
@@ -28,7 +29,7 @@ from collector.monitor import Monitor
 from collector.mqtt import Message, MqttConnection, shared
 from collector.partition import Partition
 from collector.payload import Reading, parse_message
-from collector.schedule import CheckBook, CheckScheduler, PeriodHook
+from collector.schedule import CheckScheduler, PeriodHook
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir

@@ -22,8 +22,9 @@ from typing import Any
 
 from common import bench_config, emit, short_id
 
+from collector.checkbook import CheckBook
 from collector.influx1 import InfluxV1Store
-from collector.schedule import CheckBook, CheckScheduler
+from collector.schedule import CheckScheduler
 from collector.settings import InfluxSettings
 from quantrac.stack import LocalStack
 

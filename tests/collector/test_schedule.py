@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from collector.schedule import CheckBook, CheckScheduler, hour_ceil, hour_floor
+from collector.checkbook import CheckBook
+from collector.schedule import CheckScheduler, hour_ceil, hour_floor
 from rules.permit import Plant
 from rules.settings import CheckSettings
 
