@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up shared by `make demo` and `make test`: the Debian packages mosquitto, influxdb,
-# chromium and chromium-driver (only when missing; the console's browser tests drive Debian's
+# chromium, chromium-driver and poppler-utils (only when missing; the report tests read the
+# PDFs back with pdftotext/pdftoppm; the console's browser tests drive Debian's
 # headless Chromium, nothing ever downloads a browser) and the project's virtualenv.
 # Idempotent; safe to run every time.
 set -euo pipefail
@@ -12,6 +13,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need_apt+=(influxdb)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

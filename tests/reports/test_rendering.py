@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,7 +90,6 @@ def _pdftotext(pdf: bytes, tmp_path: Path) -> str:
     return done.stdout.decode("utf-8")
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_pdf_text_has_name_regulation_and_diacritics(report_vi, tmp_path):
     pdf = render_pdf(report_vi)
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
@@ -104,7 +102,6 @@ def test_pdf_text_has_name_regulation_and_diacritics(report_vi, tmp_path):
     assert "qcvn40-2011" not in text and "regulation:" not in text
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_pdf_keeps_hostile_text_literal(hostile_report, tmp_path):
     text = _pdftotext(render_pdf(hostile_report), tmp_path)
     assert HOSTILE in text
