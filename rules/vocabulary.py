@@ -18,6 +18,7 @@ an alert's template) stay with that output and put these words into them.
                                                    # "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0"
     words.limit_origin("permit", ...)              # "giấy phép" (see EffectiveLimits.source_text)
     words.limit_note("kq_default", kq=1.0)         # "chưa khai báo Kq: dùng Kq 1,0 (...)"
+    words.collection_note(note)                    # a collection shortfall's explanation
     words.format_number(1500.5, 1)                 # "1.500,5" (en "1,500.5"): fixed decimals
     words.format_decimal(135.0)                    # "135"; 5.5 -> "5,5": shortest exact decimal
     words.format_coefficient(1.0)                  # "1,0": Kq/Kf as the regulation writes them
@@ -46,12 +47,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.errors import RulesError
-from rules.findings import BASES, KINDS, SEVERITIES
+from rules.findings import BASES, KINDS, SEVERITIES, CollectionNote
 from rules.regulation import load_regulation
 
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
 _PHRASES = ("column", "coefficients", "no_coefficients", "permit", "connection")
+# The clauses of a collection_shortfall's note (rules.findings.CollectionNote).
+_NOTES = ("volumes", "no_central", "not_connected", "member_volume", "left_out", "inlet_meter",
+          "culprit", "network")
 
 
 class _Model(BaseModel):
@@ -99,6 +103,7 @@ class Terms(_Model):
     receiving_waters: dict[str, Word]
     phrases: dict[str, Word]
     limit_notes: dict[str, Word]
+    notes: dict[str, Word]
 
     @model_validator(mode="after")
     def _complete(self) -> Terms:
@@ -111,6 +116,8 @@ class Terms(_Model):
                 raise ValueError(f"{name}: no words for {sorted(missing)}")
         if set(self.phrases) != set(_PHRASES):
             raise ValueError(f"phrases must be exactly {_PHRASES}")
+        if set(self.notes) != set(_NOTES):
+            raise ValueError(f"notes must be exactly {_NOTES}")
         return self
 
 
@@ -240,6 +247,42 @@ class Vocabulary:
             kq=self.format_coefficient(kq), kf=self.format_coefficient(kf),
             water=self.receiving_water(water),
         )
+
+    # -- notes ----------------------------------------------------------------------------
+
+    def collection_note(self, note: CollectionNote) -> str:
+        """A collection shortfall's explanation as one line: volumes, members not connected,
+        hours left out for silent meters, the member (or the network) the missing water
+        follows."""
+        notes = self.terms.notes
+
+        def clause(code: str, **values: str) -> str:
+            return self._word(notes, code).format(**values)
+
+        def m3(value: float) -> str:
+            return self.format_number(value, 0)
+
+        parts = [clause("volumes", generated=m3(note.generated_m3), metered=m3(note.metered_m3),
+                        declared=m3(note.declared_m3), collected=m3(note.collected_m3))]
+        if not note.central:
+            parts.append(clause("no_central"))
+        if note.unconnected:
+            parts.append(clause("not_connected", members=", ".join(
+                clause("member_volume", member=member, volume=m3(volume))
+                for member, volume in note.unconnected)))
+        if note.left_out_hours:
+            meters = [*note.silent,
+                      *([clause("inlet_meter", plant=note.silent_inlet)]
+                        if note.silent_inlet else [])]
+            parts.append(clause("left_out", hours=str(note.left_out_hours),
+                                meters=", ".join(meters)))
+        if note.culprit:
+            parts.append(clause("culprit", member=note.culprit,
+                                share=self.format_number(100 * note.culprit_share, 0),
+                                volume=m3(note.culprit_m3)))
+        elif note.network:
+            parts.append(clause("network"))
+        return "; ".join(parts)
 
     # -- numbers --------------------------------------------------------------------------
 
