@@ -177,8 +177,7 @@ def with_clusters(
     rows, findings = [], []
     for layout in config.layouts():
         involved = {p.id for p in layout.plants}
-        if (checked is not None and not checked & involved) or not (
-                layout.members or layout.declared):
+        if (checked is not None and not checked & involved) or not layout.keeps_ledger:
             continue
         for plant in layout.plants:
             if plant.id not in frames:
@@ -314,6 +313,7 @@ def run_collect(args: argparse.Namespace) -> int:
         batch_size=config.service.batch_size,
         flush_interval=config.service.flush_interval_ms / 1000,
         partition=Partition(config.service.instance, config.service.instances),
+        clusters=config.layouts(),
         http=(config.service.http_host, config.service.http_port)
         if config.service.http_port else None,
         on_period_closed=lambda plant, _period, start, end: scheduled_report(
