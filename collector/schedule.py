@@ -32,7 +32,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from collector.checkbook import CheckBook
 from collector.metrics import Histogram
 from rules.cluster import ClusterLayout
-from rules.collection import ClusterLedger, cluster_ledger, finding_plant, month_to_date
+from rules.collection import (
+    ClusterLedger,
+    cluster_ledger,
+    finding_plant,
+    month_to_date,
+    reading_span,
+)
 from rules.evaluate import evaluate
 from rules.findings import Finding
 from rules.permit import Plant, parse_duration
@@ -224,7 +230,8 @@ class CheckScheduler:
         plant's stored readings and keep it: day rows, the month's row (whole when [start,
         end) is the whole month, else the month so far from its stored days) and the
         collection findings, replacing what the window held."""
-        frames = {p.id: self._load(p, start, end) for p in cluster.plants}
+        frames = {p.id: self._load(p, *reading_span(cluster, self.settings, start, end))
+                  for p in cluster.plants}
         ledger = cluster_ledger(cluster, frames, self.settings, start, end, now)
         months = {label: _month_bounds(label, cluster.zone) for label in
                   {row.date for row in ledger.rows if len(row.date) == 7}}

@@ -58,6 +58,9 @@ class ClusterLedger:
 
     rows: list[ClusterRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # m³ each member discharged over the judged range (metered: its connection meter; else
+    # its declared flow), own_treatment members included though they are outside the ledger
+    members: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +85,14 @@ def cluster_ledger(
     collected one by more than `collection_tolerance`, or a member is not connected.
 
     `frames` maps plant id → readings of that plant (the central plant and the metered
-    members); a missing plant has no data. The finding's plant is the central plant, or the
-    cluster id for a cluster without one."""
+    members) over `reading_span`; a missing plant has no data. The finding's plant is the
+    central plant, or the cluster id for a cluster without one."""
     horizon = min(end, now)
     if to_ns(horizon) <= to_ns(start):
         return ClusterLedger()
     hours = calendar_pieces("hourly_mean", layout.zone, start, horizon)
-    sources = [_volumes(m, frames, settings, hours, start, horizon)
-               for m in layout.members if m.connection != "own_treatment"]
+    everyone = [_volumes(m, frames, settings, hours, start, horizon) for m in layout.members]
+    sources = [s for s in everyone if s.member.connection != "own_treatment"]
     metered_ok = np.ones(len(hours), dtype=bool)
     for source in sources:
         metered_ok &= source.measured
@@ -117,7 +120,22 @@ def cluster_ledger(
                 value=ratio, limit=1.0, ratio=ratio, severity=settings.shortfall_severity,
                 note=Vocabulary.for_lang("en").collection_note(note), explanation=note,
             ))
-    return ClusterLedger(rows, findings)
+    return ClusterLedger(rows, findings, {s.member.id: float(s.volume.sum()) for s in everyone})
+
+
+def _bridge(plant: Plant, settings: CheckSettings) -> timedelta:
+    """The longest step between two flow readings still integrated (not a gap)."""
+    return settings.flow_gap_intervals * plant.interval_delta
+
+
+def reading_span(
+    layout: ClusterLayout, settings: CheckSettings, start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    """The readings `cluster_ledger` over [start, end) uses: past `end` by the longest bridged
+    flow step, so the step that crosses `end` (23:55 → 00:00) counts in the range whether a
+    day is judged alone or in its month; a day's rows then add up to the month's."""
+    return start, end + max((_bridge(p, settings) for p in layout.plants),
+                            default=timedelta(0))
 
 
 def finding_plant(layout: ClusterLayout) -> str:
@@ -164,9 +182,10 @@ def _connection_flow(
     plant: Plant, frames: Mapping[str, pd.DataFrame], settings: CheckSettings,
     start: datetime, end: datetime,
 ) -> Series:
-    """A metered member's discharge: `flow_out` at its `connection` station."""
+    """A metered member's discharge: `flow_out` at its `connection` station (readings up to
+    one bridged step past `end`, see `reading_span`)."""
     frame = in_range(plant_rows(frames.get(plant.id, pd.DataFrame()), plant.id),
-                     to_ns(start), to_ns(end))
+                     to_ns(start), to_ns(end + _bridge(plant, settings)) + 1)
     rows = station_rows(frame).get(CONNECTION_STATION)
     return extract(rows, CONNECTION_STATION, "flow_out", settings)
 

@@ -12,6 +12,9 @@ an alert's template) stay with that output and put these words into them.
     words.station("outlet"), words.kind(...), words.basis(...), words.severity(...),
     words.alert_state(...), words.alert_event(...), words.reason(...), words.receiving_water(...)
     words.reason_choices()                         # ((code, word), ...) in SPEC order, for a form
+    words.connection("not_connected")              # "Chưa đấu nối"
+    words.cluster_term("collection_ratio")         # "Tỷ lệ thu gom"
+    words.target(None)                             # "Chưa đánh giá được" (True "Đạt")
     words.in_sentence("Amoni (tính theo N)")       # "amoni (tính theo N)"; "COD", "pH" unchanged
     words.designation("qcvn40-2011")               # "QCVN 40:2011/BTNMT"
     words.regulation_terms("qcvn40-2011", "B", 0.9, 1.0)
@@ -56,6 +59,15 @@ _PHRASES = ("column", "coefficients", "no_coefficients", "permit", "connection")
 # The clauses of a collection_shortfall's note (rules.findings.CollectionNote).
 _NOTES = ("volumes", "no_central", "not_connected", "member_volume", "left_out", "inlet_meter",
           "culprit", "network")
+# How a member factory's wastewater leaves it (rules.permit.Connection).
+_CONNECTIONS = ("connected", "own_treatment", "not_connected")
+# The words of a cluster's ledger and of the province roll-up (reports, console).
+_CLUSTER_TERMS = (
+    "cluster", "province", "central_plant", "no_central_plant", "member_factories",
+    "metered", "declared", "declared_flow", "discharged", "generated", "collected",
+    "treated_compliant", "collection_ratio", "treatment_ratio", "target_met", "met", "not_met",
+    "not_judged", "reporting", "not_reporting", "yes", "no",
+)
 
 
 class _Model(BaseModel):
@@ -104,6 +116,8 @@ class Terms(_Model):
     phrases: dict[str, Word]
     limit_notes: dict[str, Word]
     notes: dict[str, Word]
+    connections: dict[str, Word]
+    cluster_terms: dict[str, Word]
 
     @model_validator(mode="after")
     def _complete(self) -> Terms:
@@ -116,8 +130,13 @@ class Terms(_Model):
                 raise ValueError(f"{name}: no words for {sorted(missing)}")
         if set(self.phrases) != set(_PHRASES):
             raise ValueError(f"phrases must be exactly {_PHRASES}")
-        if set(self.notes) != set(_NOTES):
-            raise ValueError(f"notes must be exactly {_NOTES}")
+        tables: tuple[tuple[str, tuple[str, ...], dict[str, Word]], ...] = (
+            ("notes", _NOTES, self.notes),
+            ("connections", _CONNECTIONS, self.connections),
+            ("cluster_terms", _CLUSTER_TERMS, self.cluster_terms))
+        for name, required, given in tables:
+            if set(given) != set(required):
+                raise ValueError(f"{name} must be exactly {required}")
         return self
 
 
@@ -193,6 +212,21 @@ class Vocabulary:
 
     def receiving_water(self, key: str) -> str:
         return self._word(self.terms.receiving_waters, key)
+
+    def connection(self, key: str) -> str:
+        """How a member factory's wastewater leaves it (connected, own_treatment, …)."""
+        return self._word(self.terms.connections, key)
+
+    def cluster_term(self, key: str) -> str:
+        """A word of the cluster ledger or the province roll-up (generated, collected, …)."""
+        entry = self.terms.cluster_terms.get(key)
+        if entry is None:
+            raise RulesError(f"no cluster word {key!r}")
+        return entry.vi if self.lang == "vi" else entry.en
+
+    def target(self, met: bool | None) -> str:
+        """Whether a cluster met the 100 % target: met, not met, or not judged (None)."""
+        return self.cluster_term("not_judged" if met is None else "met" if met else "not_met")
 
     @staticmethod
     def in_sentence(name: str) -> str:
