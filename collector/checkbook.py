@@ -10,9 +10,9 @@ re-judging a plant's window never drops its cluster's findings, nor the reverse.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,9 +89,11 @@ class CheckBook:
             self._stored_marks[plant] = earliest if known is None else min(known, earliest)
 
     def take_late(self, plant: str) -> datetime | None:
+        return self._earliest("SELECT earliest FROM dirty WHERE plant = ?", plant)
+
+    def _earliest(self, query: str, key: str) -> datetime | None:
         with self._lock:
-            row = self._conn.execute("SELECT earliest FROM dirty WHERE plant = ?",
-                                     (plant,)).fetchone()
+            row = self._conn.execute(query, (key,)).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
     def commit_window(
@@ -101,31 +103,37 @@ class CheckBook:
         """Replace the window's findings (all but its cluster's `collection_shortfall`) and
         advance the watermark (if given), atomically."""
         lo, hi = _utc(start), _utc(end)
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+        with self._transaction():
+            self._conn.execute(
+                "DELETE FROM finding WHERE plant = ? AND start >= ? AND start < ? "
+                "AND kind != ?", (plant, lo, hi, _CLUSTER_KIND),
+            )
+            self._insert_findings(findings, now)
+            if watermark is not None:
                 self._conn.execute(
-                    "DELETE FROM finding WHERE plant = ? AND start >= ? AND start < ? "
-                    "AND kind != ?", (plant, lo, hi, _CLUSTER_KIND),
+                    "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
+                    "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
+                    (plant, watermark.astimezone(UTC).isoformat()),
                 )
-                self._insert_findings(findings, now)
-                if watermark is not None:
-                    self._conn.execute(
-                        "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
-                        "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
-                        (plant, watermark.astimezone(UTC).isoformat()),
-                    )
-                if late_seen is not None:
-                    self._stored_marks.pop(plant, None)
-                    # Only clear marks we consumed; a newer late record keeps its mark.
-                    self._conn.execute(
-                        "DELETE FROM dirty WHERE plant = ? AND earliest >= ?",
-                        (plant, late_seen.astimezone(UTC).isoformat()),
-                    )
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
+            if late_seen is not None:
+                self._stored_marks.pop(plant, None)
+                # Only clear marks we consumed; a newer late record keeps its mark.
+                self._conn.execute(
+                    "DELETE FROM dirty WHERE plant = ? AND earliest >= ?",
+                    (plant, late_seen.astimezone(UTC).isoformat()),
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction under the book's lock: all of it or nothing."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except Exception:  # any failure inside leaves nothing half-written
                 self._conn.execute("ROLLBACK")
                 raise
+            self._conn.execute("COMMIT")
 
     def _insert_findings(self, findings: Sequence[Finding], now: datetime) -> None:
         self._conn.executemany(
@@ -168,10 +176,7 @@ class CheckBook:
             )
 
     def take_cluster_late(self, cluster: str) -> datetime | None:
-        with self._lock:
-            row = self._conn.execute("SELECT earliest FROM cluster_dirty WHERE cluster = ?",
-                                     (cluster,)).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        return self._earliest("SELECT earliest FROM cluster_dirty WHERE cluster = ?", cluster)
 
     def commit_cluster(
         self, cluster: str, plant: str, start: datetime, end: datetime,
@@ -182,27 +187,21 @@ class CheckBook:
         months) replace the stored rows of their dates, `findings` replace the cluster's
         collection findings (filed under `plant`) that start in [start, end), and the late
         mark consumed (`late_seen`) is cleared unless a newer one came meanwhile."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+        with self._transaction():
+            self._conn.execute(
+                "DELETE FROM finding WHERE plant = ? AND kind = ? AND start >= ? "
+                "AND start < ?", (plant, _CLUSTER_KIND, _utc(start), _utc(end)),
+            )
+            self._insert_findings(findings, now)
+            self._conn.executemany(
+                f"INSERT OR REPLACE INTO cluster_row VALUES ({','.join('?' * 14)})",
+                [_row_values(row, whole=True, now=now) for row in rows],
+            )
+            if late_seen is not None:
                 self._conn.execute(
-                    "DELETE FROM finding WHERE plant = ? AND kind = ? AND start >= ? "
-                    "AND start < ?", (plant, _CLUSTER_KIND, _utc(start), _utc(end)),
+                    "DELETE FROM cluster_dirty WHERE cluster = ? AND earliest >= ?",
+                    (cluster, _utc(late_seen)),
                 )
-                self._insert_findings(findings, now)
-                self._conn.executemany(
-                    f"INSERT OR REPLACE INTO cluster_row VALUES ({','.join('?' * 14)})",
-                    [_row_values(row, whole=True, now=now) for row in rows],
-                )
-                if late_seen is not None:
-                    self._conn.execute(
-                        "DELETE FROM cluster_dirty WHERE cluster = ? AND earliest >= ?",
-                        (cluster, _utc(late_seen)),
-                    )
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
-                self._conn.execute("ROLLBACK")
-                raise
 
     def merge_month_to_date(self, row: ClusterRow, now: datetime) -> None:
         """Store a month's row made from its judged days, unless the whole month is judged

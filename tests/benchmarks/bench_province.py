@@ -130,7 +130,8 @@ def main() -> None:
             book = CheckBook(state)
             read = [0.0, 0]
 
-            def load(plant: Any, s: datetime, e: datetime) -> pd.DataFrame:
+            def load(plant: Any, s: datetime, e: datetime, read: list[Any] = read
+                     ) -> pd.DataFrame:
                 t0 = time.perf_counter()
                 frame = store.read_frame(plant.id, s, e)
                 read[0] += time.perf_counter() - t0
