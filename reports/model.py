@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from reports.errors import ReportsError
-from reports.labels import Labels, labels_for
+from reports.labels import Labels, Told, labels_for
 from rules.errors import RulesError
 from rules.findings import Finding
 from rules.frame import ID_COLUMNS, status_column, value_keys
@@ -60,6 +60,11 @@ class PlantInfo:
     column: str
     kq: float | None
     kf: float | None
+    # What the plant is judged against, as printed: the regulation's designation, or for a
+    # factory connected to its cluster's network the cluster's connection rules (REGULATIONS.md
+    # §1: members follow the cluster operator's connection rules, not QCVN 40 directly).
+    judged_by: str = ""
+    connection_rules: bool = False  # then column, Kq and Kf are not the plant's terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +148,29 @@ class AlertRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
-    """A compliance report for one plant and period, in one language."""
+class Provenance:
+    """Where a report comes from: when it was made, by which version, and the data behind it
+    (its canonical CSV bytes, their SHA-256 and row count)."""
+
+    generated_at: datetime
+    software_version: str
+    data_sha256: str
+    data_rows: int
+    data_csv: bytes = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, data_csv: bytes, rows: int, generated_at: datetime, zone: ZoneInfo,
+           version: str | None = None) -> Provenance:
+        """The provenance of data `data_csv` (`rows` rows), made at `generated_at`."""
+        return cls(generated_at.astimezone(zone),
+                   version if version is not None else software_version(),
+                   hashlib.sha256(data_csv).hexdigest(), rows, data_csv)
+
+
+@dataclass(frozen=True, slots=True)
+class Report(Told):
+    """A compliance report for one plant and period, in one language (`period` is the
+    compact period of file names, `period_text` what a person reads)."""
 
     lang: str
     plant: PlantInfo
@@ -173,24 +199,8 @@ class Report:
     data_csv: bytes = field(repr=False, compare=False)
 
     @property
-    def labels(self) -> Labels:
-        """The report's own sentences (headings, column titles) in its language."""
-        return labels_for(self.lang)
-
-    @property
-    def words(self) -> Vocabulary:
-        """The shared vocabulary in the report's language: names, numbers, dates."""
-        return Vocabulary.for_lang(self.lang)
-
-    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.plant.timezone)
-
-    @property
-    def period_text(self) -> str:
-        """The period as a person reads it ("tháng 10/2026", "01/10/2026 – 07/10/2026");
-        `period` is its compact form for file names."""
-        return self.words.format_period(self.start, self.end, self.zone)
 
     @property
     def has_reasons(self) -> bool:
@@ -245,7 +255,7 @@ def canonical_csv(frame: pd.DataFrame) -> bytes:
     columns = [*ID_COLUMNS, *keys, *(status_column(k) for k in keys)]
     if frame.empty:
         return (",".join(columns) + "\n").encode("utf-8")
-    data = frame.sort_values(["time", "station"], kind="stable")
+    data = frame.sort_values(["time", "plant", "station"], kind="stable")
     out = pd.DataFrame(
         {
             "time": data["time"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -277,6 +287,15 @@ def limit_rows(limits: EffectiveLimits, words: Vocabulary) -> dict[str, LimitRow
                       source=limits.source_text(key, words))
         for key, limit in limits.limits.items()
     }
+
+
+def judged_against(plant: Plant, limits: EffectiveLimits, words: Vocabulary) -> str:
+    """What a plant is judged against, as a report prints it: the regulation's designation,
+    or the cluster's connection rules for a factory connected to the cluster's network."""
+    if plant.connection_status == "connected":
+        phrase = words.limit_origin("connection", limits.regulation, limits.column)
+        return phrase[:1].upper() + phrase[1:]
+    return words.designation(limits.regulation)
 
 
 def build_report(
@@ -340,9 +359,12 @@ def build_report(
                  completeness, treatment_days, min_completeness)
     verdict_status, verdict = _verdict(labels, vocabulary, findings, treatment_total,
                                        parameters, completeness, min_completeness)
+    connected = plant.connection_status == "connected"
     info = PlantInfo(plant.id, plant.name, plant.cluster, plant.timezone,
                      plant.design_flow_m3_day, limits.regulation, limits.column,
-                     limits.kq, limits.kf)
+                     limits.kq, limits.kf,
+                     judged_by=judged_against(plant, limits, vocabulary),
+                     connection_rules=connected)
     return Report(
         lang=lang,
         plant=info,
