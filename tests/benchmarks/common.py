@@ -10,18 +10,22 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from collector.lineprotocol import reading_lines
 from collector.payload import encode_message, encode_record, parse_message
 from quantrac.config import Config, parse_config
 
@@ -78,6 +82,21 @@ class PublishPlan:
     breaches: tuple[int, ...] = ()  # message indexes carrying a breaching record
     breach_plants: tuple[str, ...] = ()  # the j-th breach goes to the j-th of these plants
     start: datetime | None = None  # first record time; None = so that the last is about now
+    part: int = 0  # this publisher sends the plants whose index % parts == part
+    parts: int = 1
+
+    def split(self, parts: int) -> list[PublishPlan]:
+        """The same messages sent by `parts` publishers, each a disjoint set of plants (the
+        order of each plant's records is kept); one fixed start, so the records are identical
+        whichever process builds them."""
+        start = self.start or first_record_time(self)
+        return [replace(self, start=start, part=k, parts=parts) for k in range(parts)]
+
+
+def first_record_time(plan: PublishPlan) -> datetime:
+    """The first record's time when the plan gives none: the last record about now."""
+    span = plan.messages * plan.per_message // len(plan.plants) + 1
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=span)
 
 
 def vary(values: dict[str, float], n: int) -> dict[str, float]:
@@ -91,13 +110,16 @@ def build_payloads(plan: PublishPlan) -> list[tuple[str, bytes]]:
     breaches = {index: j for j, index in enumerate(plan.breaches)}
     out: list[tuple[str, bytes]] = []
     step = timedelta(seconds=1)
-    span = plan.messages * plan.per_message // len(plan.plants) + 1
-    start = plan.start or datetime.now(UTC).replace(microsecond=0) - step * span
+    start = plan.start or first_record_time(plan)
+    mine = {p for i, p in enumerate(plan.plants) if i % plan.parts == plan.part} \
+        if plan.parts > 1 else None
     per_plant: dict[str, int] = {}
     for index in range(plan.messages):
         plant = plan.plants[index % len(plan.plants)]
         if index in breaches and plan.breach_plants:
             plant = plan.breach_plants[breaches[index]]
+        if mine is not None and plant not in mine:
+            continue
         n = per_plant.get(plant, 0)
         per_plant[plant] = n + plan.per_message
         base = BREACH if index in breaches else GOOD
@@ -173,6 +195,41 @@ class PublisherProcess:
     def kill(self) -> None:
         if self._process.is_alive():
             self._process.kill()
+
+
+class PublisherProcesses:
+    """Several publisher processes, each with its own connection and a share of the plants,
+    so that the publishing side is not what limits a fast consumer."""
+
+    def __init__(self, plan: PublishPlan, processes: int) -> None:
+        self._publishers: list[PublisherProcess] = []
+        try:
+            for part in plan.split(processes):
+                self._publishers.append(PublisherProcess(part))
+        except BaseException:
+            self.kill()
+            raise
+
+    def go(self) -> float:
+        started = time.time()
+        for publisher in self._publishers:
+            publisher.go()
+        return started
+
+    def result(self, timeout: float = 300) -> dict[str, Any]:
+        """When publishing began and how long until the last publisher had its PUBACKs."""
+        results = [publisher.result(timeout) for publisher in self._publishers]
+        began = min(r["began"] for r in results)
+        ended = max(r["began"] + r["seconds"] for r in results)
+        return {"began": began, "seconds": ended - began}
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {f"publisher{i}": p.pid for i, p in enumerate(self._publishers)}
+
+    def kill(self) -> None:
+        for publisher in self._publishers:
+            publisher.kill()
 
 
 # -- consumers ------------------------------------------------------------------------------
@@ -279,6 +336,79 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) - self._start[name] for name, pid in self.pids.items()}
+
+
+def server_pids(stack: Any) -> dict[str, int]:
+    return {"broker": stack.servers["mosquitto"].process.pid,
+            "influxd": stack.servers["influxd"].process.pid}
+
+
+def cpu_figures(used: dict[str, float], records: int, seconds: float) -> dict[str, Any]:
+    """Each process's CPU µs per record, and how many cores were busy in all."""
+    return {"process_cpu_us_per_record": {name: round(cpu / records * 1e6, 2)
+                                          for name, cpu in used.items()},
+            "cores_busy": round(sum(used.values()) / seconds, 2)}
+
+
+def run_store(stack: Any, plants: int, messages: int, per: int) -> dict[str, Any]:
+    """influxd's own ceiling for these records: pre-encoded lines, 2 connections, no MQTT."""
+    cluster = short_id()
+    plan = PublishPlan(stack.mqtt_host, stack.mqtt_port, cluster,
+                       tuple(f"{cluster}-p{i}" for i in range(plants)), messages, per)
+    payloads = build_payloads(plan)
+    lines = [line for topic, payload in payloads
+             for line in reading_lines(parse_message(topic, payload))]
+    decode = time.process_time()
+    for _topic, payload in payloads:
+        json.loads(payload)
+    decode = time.process_time() - decode
+    db = short_id()
+    stack.create_database(db)
+    bodies = ["\n".join(lines[i:i + 5000]).encode() for i in range(0, len(lines), 5000)]
+    lock = threading.Lock()
+
+    def post() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if not bodies:
+                    return
+                body = bodies.pop(0)
+            response = session.post(f"{stack.influx_url}/write",
+                                    params={"db": db, "precision": "ns"}, data=body, timeout=60)
+            assert response.status_code == 204, response.text
+
+    meter = CpuMeter({**server_pids(stack), "consumer": os.getpid()})
+    meter.start()
+    began = time.time()
+    writers = [threading.Thread(target=post) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    seconds = time.time() - began
+    used = meter.stop()
+    return {"records": len(lines), "seconds": round(seconds, 3),
+            "records_per_s": round(len(lines) / seconds),
+            "cpu_us_per_record": round(used["consumer"] / len(lines) * 1e6, 1),
+            "json_decode_cpu_us_per_record": round(decode / len(lines) * 1e6, 2),
+            **cpu_figures(used, len(lines), seconds)}
+
+
+def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over rounds, and every round's rate."""
+    out = dict(items[0])
+    for key in ("records_per_s", "cpu_us_per_record", "publish_records_per_s", "seconds",
+                "cores_busy"):
+        if key in out:
+            out[key] = round(statistics.median(item[key] for item in items), 3)
+    out["process_cpu_us_per_record"] = {
+        name: round(statistics.median(item["process_cpu_us_per_record"][name]
+                                      for item in items), 2)
+        for name in out["process_cpu_us_per_record"]}
+    out["records_per_s"] = round(out["records_per_s"])
+    out["each_records_per_s"] = [item["records_per_s"] for item in items]
+    return out
 
 
 def emit(result: dict[str, Any]) -> None:
