@@ -34,6 +34,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -228,9 +229,11 @@ def stored_count(influx_url: str, db: str) -> int:
 
 
 def wait_progress(read: Callable[[], int], total: int, began: float, settle: float,
-                  timeout: float = 600, step: float = 0.05) -> tuple[int, float]:
-    """Poll a progress counter until it reaches `total`, or stops moving for `settle` seconds
-    (a consumer that lost records never gets there): (last value, when it last moved)."""
+                  published: Callable[[], bool], timeout: float = 600,
+                  step: float = 0.05) -> tuple[int, float]:
+    """Poll a progress counter until it reaches `total`, or, once everything is published,
+    stops moving for `settle` seconds (a consumer that lost records never gets there):
+    (last value, when it last moved)."""
     last, moved = 0, began
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -238,7 +241,7 @@ def wait_progress(read: Callable[[], int], total: int, began: float, settle: flo
         now = time.time()
         if value != last:
             last, moved = value, now
-        if value >= total or now - moved > settle:
+        if value >= total or (now - max(moved, began) > settle and published()):
             return last, moved
         time.sleep(step)
     return last, moved
@@ -301,11 +304,12 @@ def run_one(stack: LocalStack, kind: str, plants: int, messages: int, per: int,
         # The counters of bare and quantrac are exact and cheap: a short poll; Node-RED's
         # needs an HTTP request to influxd, so 50 ms.
         written, ended = wait_progress(progress, total, began, settle,
+                                       lambda: sender.finished,
                                        step=0.05 if kind.startswith("nodered") else 0.005)
         used = meter.stop()
         busy = machine_busy_seconds() - busy
         published = sender.result()
-    seconds = ended - began
+    seconds = max(ended - began, 1e-3)  # nothing stored at all: a rate of 0, not a crash
     stored = stored_count(stack.influx_url, db) if kind != "bare" else written
     ours = sum(used.values())
     row = {"records": total, "stored": stored, "lost": total - stored,
@@ -324,6 +328,8 @@ def run_one(stack: LocalStack, kind: str, plants: int, messages: int, per: int,
            if not k.startswith("publisher")}}
     if collector is not None:
         row["dead_letters"] = collector.intake.stats.dead_letters
+    print(f"{kind} x{per}: {row['records_per_s']:,} rec/s, {row['cpu_us_per_record']} us/record, "
+          f"stored {stored:,}/{total:,}, load {row['load_1min']}", file=sys.stderr, flush=True)
     return row
 
 

@@ -7,9 +7,11 @@ within one run mean much) and prints one JSON line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
+import queue
 import statistics
 import sys
 import threading
@@ -129,7 +131,7 @@ def build_payloads(plan: PublishPlan) -> list[tuple[str, bytes]]:
     return out
 
 
-def _publish_main(plan: PublishPlan, go: Any, results: Any) -> None:
+def _publish_main(plan: PublishPlan, go: Any, results: Any, leave: Any) -> None:
     import paho.mqtt.client as mqtt
 
     payloads = build_payloads(plan)
@@ -163,6 +165,7 @@ def _publish_main(plan: PublishPlan, go: Any, results: Any) -> None:
     client.disconnect()
     client.loop_stop()
     results.put({"began": began, "seconds": seconds, "stamps": stamps})
+    leave.wait(600)  # stay until the result is read: the CPU meter reads our /proc entry
 
 
 class PublisherProcess:
@@ -171,8 +174,11 @@ class PublisherProcess:
     def __init__(self, plan: PublishPlan) -> None:
         ctx = mp.get_context("spawn")
         self._go = ctx.Event()
+        self._leave = ctx.Event()
         self._results = ctx.Queue()
-        self._process = ctx.Process(target=_publish_main, args=(plan, self._go, self._results),
+        self._result: dict[str, Any] | None = None
+        self._process = ctx.Process(target=_publish_main,
+                                    args=(plan, self._go, self._results, self._leave),
                                     daemon=True)
         self._process.start()
         ready = self._results.get(timeout=60)
@@ -184,9 +190,18 @@ class PublisherProcess:
         return started
 
     def result(self, timeout: float = 300) -> dict[str, Any]:
-        out = self._results.get(timeout=timeout)
+        out = self._result if self._result is not None else self._results.get(timeout=timeout)
+        self._leave.set()
         self._process.join(10)
         return dict(out)
+
+    @property
+    def done(self) -> bool:
+        """Everything sent and acknowledged (without waiting)."""
+        if self._result is None:
+            with contextlib.suppress(queue.Empty):
+                self._result = self._results.get_nowait()
+        return self._result is not None
 
     @property
     def pid(self) -> int:
@@ -226,6 +241,11 @@ class PublisherProcesses:
     @property
     def pids(self) -> dict[str, int]:
         return {f"publisher{i}": p.pid for i, p in enumerate(self._publishers)}
+
+    @property
+    def finished(self) -> bool:
+        """Every publisher has sent everything and had its PUBACKs."""
+        return all(p.done for p in self._publishers)
 
     def kill(self) -> None:
         for publisher in self._publishers:
