@@ -128,7 +128,7 @@ def parse_message(topic: str, payload: bytes) -> list[Reading]:
     except msgspec.DecodeError:
         wire = None
     if wire is not None:
-        readings = _wire_readings(ids, wire if type(wire) is list else [wire])
+        readings = _wire_readings(ids, wire if isinstance(wire, list) else [wire])
         if readings is not None:
             return readings
     return _parse_text(ids, text)
@@ -187,7 +187,7 @@ def _wire_readings(ids: Topic, records: list[_WireRecord]) -> list[Reading] | No
     unset = msgspec.UNSET
     for record in records:
         raw = record.ts
-        if type(raw) is str:
+        if isinstance(raw, str):
             if len(raw) > 64:
                 return None
             try:
