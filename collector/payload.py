@@ -33,8 +33,6 @@ _TOPIC_PATTERN = re.compile(
 )
 _KEYS_PATTERN = re.compile(f"{KEY_PATTERN.pattern}(?:/{KEY_PATTERN.pattern})*")
 _RECORD_FIELDS = frozenset({"ts", "seq", "values", "status"})
-_FLOAT_TYPE = frozenset({float})
-_NUMBER_TYPES = frozenset({float, int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,70 +242,9 @@ def _wire_status(status_doc: dict[str, str], values: dict[str, float]) -> dict[s
 
 
 def _parse_records(ids: Topic, records: list[Any]) -> list[Reading]:
-    """The records of one message, in order; the first bad one raises its `PayloadError`.
-
-    The loop is the common case inlined: a record that passes every check of `_parse_record`
-    becomes a `Reading` here without Python-level work per value; any doubt at all (a bad
-    field, a new key, an int to convert, a sum that overflows) hands the record to
-    `_parse_record`, which raises the reason or returns the same reading.
-    """
-    cluster, plant, station = ids.cluster, ids.plant, ids.station
+    """The records of one message, in order; the first bad one raises its `PayloadError`."""
     keys: set[str] = set()  # parameter keys already validated in this message
-    readings: list[Reading] = []
-    append = readings.append
-    new = object.__new__
-    fromisoformat = datetime.fromisoformat
-    fromtimestamp = datetime.fromtimestamp
-    isfinite = math.isfinite
-    fields = _RECORD_FIELDS
-    all_floats = _FLOAT_TYPE.issuperset
-    for index, record in enumerate(records):
-        reading = None
-        if type(record) is dict and record.keys() <= fields:
-            raw = record.get("ts")
-            values = record.get("values")
-            seq = record.get("seq")
-            ts = None
-            if type(raw) is str:
-                if len(raw) <= 64:
-                    try:
-                        ts = fromisoformat(raw.replace("Z", "+00:00"))
-                    except ValueError:
-                        pass
-                    else:
-                        tz = ts.tzinfo
-                        if tz is None or not 2000 <= ts.year < 2100:
-                            ts = None
-                        elif tz is not UTC:
-                            ts = ts.astimezone(UTC)
-            elif (type(raw) is int or type(raw) is float) and (
-                _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS
-            ):
-                ts = fromtimestamp(raw / 1000, tz=UTC)
-            if (
-                ts is not None
-                and (seq is None or (type(seq) is int and seq >= 0))
-                and type(values) is dict
-                and values
-                and (values.keys() <= keys or _learn_keys(values, keys))
-            ):
-                parsed = (values if all_floats(map(type, values.values()))
-                          else _float_values(values))
-                if parsed is not None and isfinite(sum(parsed.values())):
-                    status = _status_codes(record, parsed) if "status" in record else {}
-                    if status is not None:
-                        reading = new(Reading)
-                        _SET_CLUSTER(reading, cluster)
-                        _SET_PLANT(reading, plant)
-                        _SET_STATION(reading, station)
-                        _SET_TS(reading, ts)
-                        _SET_VALUES(reading, parsed)
-                        _SET_STATUS(reading, status)
-                        _SET_SEQ(reading, seq)
-        if reading is None:
-            reading = _parse_record(ids, record, index, keys)
-        append(reading)
-    return readings
+    return [_parse_record(ids, record, index, keys) for index, record in enumerate(records)]
 
 
 def _learn_keys(values: dict[str, Any], keys: set[str]) -> bool:
@@ -321,35 +258,6 @@ def _learn_keys(values: dict[str, Any], keys: set[str]) -> bool:
         return False
     keys.update(values)
     return True
-
-
-def _float_values(values: dict[str, Any]) -> dict[str, float] | None:
-    """`values` as floats (the JSON dict itself when all are floats), or None if one is not a
-    number or does not fit a float. Finiteness is the caller's check."""
-    if _FLOAT_TYPE.issuperset(map(type, values.values())):
-        return values
-    if not _NUMBER_TYPES.issuperset(map(type, values.values())):
-        return None
-    try:
-        return dict(zip(values, map(float, values.values()), strict=True))
-    except OverflowError:
-        return None
-
-
-def _status_codes(record: dict[str, Any], values: dict[str, float]) -> dict[str, int] | None:
-    """The non-`00` statuses of a record whose values are valid, or None if one is bad."""
-    if "status" not in record:
-        return {}
-    status_doc = record["status"]
-    if type(status_doc) is not dict:
-        return None
-    status: dict[str, int] = {}
-    for key, code in status_doc.items():
-        if key not in values or type(code) is not str or code not in STATUS_CODES:
-            return None
-        if STATUS_CODES[code]:
-            status[key] = STATUS_CODES[code]
-    return status
 
 
 def _reject_constant(name: str) -> Any:
