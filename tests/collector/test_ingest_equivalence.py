@@ -309,23 +309,23 @@ def test_reading_lines_are_reading_line_byte_for_byte() -> None:
 
 # -- texts where a compiled decoder could differ from the json module ----------------------
 
-_T = '"ts":"2026-11-22T17:45:00+07:00"'
+_R = '{"ts":"2026-11-22T17:45:00+07:00",'  # a record's opening, up to its values
 RAW_TEXTS = [
-    '{%s,"values":{"cod":-0,"ph":1E2,"tss":1e-400,"nh4_n":-1e-400}}' % _T,
-    '{%s,"values":{"cod":123456789012345678901234567890,"ph":9007199254740993}}' % _T,
-    '{%s,"values":{"cod":%s}}' % (_T, "9" * 309),  # an int past float range
-    '{%s,"values":{"cod":1e308,"ph":1e308}}' % _T,  # finite each, the sum is not
+    _R + '"values":{"cod":-0,"ph":1E2,"tss":1e-400,"nh4_n":-1e-400}}',
+    _R + '"values":{"cod":123456789012345678901234567890,"ph":9007199254740993}}',
+    _R + '"values":{"cod":' + "9" * 309 + "}}",  # an int past float range
+    _R + '"values":{"cod":1e308,"ph":1e308}}',  # finite each, the sum is not
     '{"ts":"2026-11-22T17:45:00Z","ts":"2026-11-22T18:45:00Z","values":{"cod":1,"cod":2}}',
-    '{%s,"values":{"cod":"x","cod":1}}' % _T,  # the last duplicate wins, as in json
-    '{%s,"values":{"cod":1,"cod":"x"}}' % _T,
-    '{%s,"values":{"cod":1},"seq":null}' % _T,
-    '{%s,"values":{"cod":1},"status":null}' % _T,
-    '{%s,"values":{"cod":1},"seq":1.0}' % _T,
-    '{%s,"values":{"cod":1},"seq":%s}' % (_T, "9" * 30),
-    '{%s,"values":{"cod":1},"seq":-1}' % _T,
-    '{%s,"values":{"cod":1},"status":{"cod":"00","ph":"00"}}' % _T,
-    '{%s,"values":{"cod":1,"ph":7},"status":{"ph":"02","cod":"00"}}' % _T,
-    '{%s,"values":{"\\u0063od":1}}' % _T,
+    _R + '"values":{"cod":"x","cod":1}}',  # the last duplicate wins, as in json
+    _R + '"values":{"cod":1,"cod":"x"}}',
+    _R + '"values":{"cod":1},"seq":null}',
+    _R + '"values":{"cod":1},"status":null}',
+    _R + '"values":{"cod":1},"seq":1.0}',
+    _R + '"values":{"cod":1},"seq":' + "9" * 30 + "}",
+    _R + '"values":{"cod":1},"seq":-1}',
+    _R + '"values":{"cod":1},"status":{"cod":"00","ph":"00"}}',
+    _R + '"values":{"cod":1,"ph":7},"status":{"ph":"02","cod":"00"}}',
+    _R + '"values":{"\\u0063od":1}}',
     '{"ts":"\\ud800","values":{"cod":1}}',
     '{"ts":"2026-11-22T17:45:00+07:00\\u0000","values":{"cod":1}}',
     '{"ts":"2026-11-22t17:45:00z","values":{"cod":1}}',
@@ -333,14 +333,14 @@ RAW_TEXTS = [
     '{"ts":"2026-11-22T23:59:60Z","values":{"cod":1}}',
     '{"ts":1764000000000.5,"values":{"cod":1}}',
     '{"ts":true,"values":{"cod":1}}',
-    '{"ts":%s,"values":{"cod":1}}' % ("9" * 30),
-    ' \t\n[ {%s , "values" : { "cod" : 1 } } ]\r\n' % _T,
-    '[{%s,"values":{"cod":1}},[]]' % _T,
-    '[{%s,"values":{"cod":1}},{%s,"values":{}}]' % (_T, _T),
-    '[{%s,"values":{"cod":1}},{%s,"values":{"Cod":1}}]' % (_T, _T),
-    '[[{%s,"values":{"cod":1}}]]' % _T,
-    '{%s,"values":{"cod":1},"extra":null}' % _T,
-    '{%s,"values":{"cod":1}' % _T,
+    '{"ts":' + "9" * 30 + ',"values":{"cod":1}}',
+    ' \t\n[ ' + _R + ' "values" : { "cod" : 1 } } ]\r\n',
+    "[" + _R + '"values":{"cod":1}},[]]',
+    "[" + _R + '"values":{"cod":1}},' + _R + '"values":{}}]',
+    "[" + _R + '"values":{"cod":1}},' + _R + '"values":{"Cod":1}}]',
+    "[[" + _R + '"values":{"cod":1}}]]',
+    _R + '"values":{"cod":1},"extra":null}',
+    _R + '"values":{"cod":1}',
     "[]", "{}", "null", "1", '"x"', "",
 ]
 
