@@ -12,6 +12,7 @@ docs/reliability.md.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -31,6 +32,11 @@ from collector.store import Store
 log = logging.getLogger("quantrac.collector")
 
 SPOOL_ALARM_FILL = 0.8
+# CPython's default generation-0 threshold (700 allocations) made the cyclic collector a third
+# of the intake thread's time on 100-record arrays (py-spy --native; ~8 -> ~5.5 µs/record with
+# these): each record makes a few tracked objects (its Reading, lists) and every collection
+# also walks the batch held until it is durable. Nothing here makes many cycles.
+GC_THRESHOLDS = (10_000, 50, 50)
 
 
 @dataclass
@@ -82,7 +88,8 @@ class Intake:
         self.flush_interval = flush_interval
         self.retry_interval = retry_interval
         self.stats = IntakeStats()
-        self._queue: queue.Queue[Message] = queue.Queue()
+        # SimpleQueue (C): put + get ~0.2 µs against ~3 µs for queue.Queue, per message.
+        self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._store_down_until = 0.0
         self._idle = threading.Event()
 
@@ -99,6 +106,7 @@ class Intake:
         A batch that cannot be made durable is held unacknowledged and retried; replay goes on
         meanwhile, so a full spool drains as soon as InfluxDB is back. No error ends the loop.
         """
+        raise_gc_thresholds(GC_THRESHOLDS)
         held: _Batch | None = None
         while True:
             try:
@@ -293,3 +301,11 @@ class Intake:
             if self.spool.batches == 0:
                 log.info("spool drained")
                 self.stats.spool_alarm = ""
+
+
+def raise_gc_thresholds(thresholds: tuple[int, int, int]) -> None:
+    """Raise the process's cyclic-GC thresholds to at least `thresholds` (never lower them:
+    whoever set them higher knew why)."""
+    current = gc.get_threshold()
+    gc.set_threshold(*(max(now, wanted) for now, wanted in zip(current, thresholds,
+                                                               strict=True)))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, KeysView, Mapping
-from operator import itemgetter
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
+from operator import add, attrgetter, itemgetter
+
+import msgspec
 
 from collector.payload import Reading
 from rules.frame import STATUS_SUFFIX
@@ -12,6 +15,11 @@ from rules.frame import STATUS_SUFFIX
 MEASUREMENT = "reading"
 ALERT_MEASUREMENT = "alert"
 _TAG_SPECIAL = re.compile(r"[\\, =]")  # what escape_tag escapes
+_VALUES = attrgetter("values")
+_STATUS = attrgetter("status")
+_TS = attrgetter("ts")
+_FLOAT = frozenset({float})
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def escape_tag(value: str) -> str:
@@ -33,57 +41,90 @@ def reading_line(reading: Reading) -> str:
 def reading_lines(readings: Iterable[Reading]) -> list[str]:
     """Points of many readings, byte for byte `reading_line` of each.
 
-    A run of readings of one station with one key set shares a %-format template (escaped
-    tag prefix, sorted value keys), built at the run's second reading (a one-reading message
-    would not repay it); the values are then fetched in key order by one `itemgetter` call.
+    Readings come in runs of one station with one key set (a backfill array, a batch of one
+    plant's messages). A run's lines are made at once (`_run_lines`); a one-reading run
+    costs no setup.
     """
-    if type(readings) is list and len(readings) == 1:  # one-record message: no setup
+    if type(readings) is not list:
+        readings = list(readings)
+    if len(readings) == 1:  # one-record message: no setup
         return [_line(_prefix(readings[0]), readings[0])]
     lines: list[str] = []
-    append = lines.append
     prefixes: dict[tuple[str, str, str], str] = {}
-    last_station: tuple[str, str, str] | None = None
-    last_keys: KeysView[str] | None = None
-    prefix = template = ""
-    fetch: Callable[[Mapping[str, float]], tuple[float, ...]] = _fetch_none
-    has_values = False
-    for reading in readings:
-        values = reading.values
-        keys = values.keys()
-        station = (reading.cluster, reading.plant, reading.station)
-        if keys != last_keys or station != last_station:
-            found = prefixes.get(station)
-            if found is None:
-                found = prefixes[station] = _prefix(reading)
-            prefix, template = found, ""
-            last_station, last_keys = station, keys
-            fields = [f"{key}={float(value)!r}" for key, value in sorted(values.items())]
-            if reading.status:
-                fields += [f"{key}{STATUS_SUFFIX}={code}i"
-                           for key, code in sorted(reading.status.items())]
-            ts = reading.ts
-            ns = int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
-            append(f"{prefix}{','.join(fields)} {ns}")
-            continue
-        if not template:
-            order = sorted(keys)
-            template = "".join([
-                prefix.replace("%", "%%"),
-                ",".join([key.replace("%", "%%") + "=%r" for key in order]),
-                "%s %d",
-            ])
-            fetch = _fetcher(order)
-            has_values = bool(order)
+    begin = 0
+    count = len(readings)
+    while begin < count:
+        first = readings[begin]
+        keys = first.values.keys()
+        end = begin + 1
+        while end < count:
+            other = readings[end]
+            if (other.station != first.station or other.plant != first.plant
+                    or other.cluster != first.cluster or other.values.keys() != keys):
+                break
+            end += 1
+        station = (first.cluster, first.plant, first.station)
+        prefix = prefixes.get(station)
+        if prefix is None:
+            prefix = prefixes[station] = _prefix(first)
+        if end - begin == 1:
+            lines.append(_line(prefix, first))
+        else:
+            lines += _run_lines(prefix, sorted(keys), readings[begin:end])
+        begin = end
+    return lines
+
+
+def _run_lines(prefix: str, order: list[str], run: list[Reading]) -> list[str]:
+    """Lines of a run of one station's readings with the same keys (sorted: `order`).
+
+    The common run (float values, no status, every value written by repr in positional
+    notation) is formatted whole: the values and ns times of the run are encoded by one
+    msgspec call, whose float text is repr's wherever it has no exponent and no leading
+    "0.0000" (checked on the whole text), and laid into a %-template repeated per reading.
+    Anything else takes `_template_lines`.
+    """
+    fetch = _fetcher(order)
+    values = list(map(fetch, map(_VALUES, run)))
+    if not order or any(map(_STATUS, run)) or not _FLOAT.issuperset(
+            map(type, chain.from_iterable(values))):
+        return _template_lines(prefix, order, run, fetch)
+    ns = [int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
+          for ts in map(_TS, run)]
+    text = _ENCODE(list(chain.from_iterable(map(add, values, zip(ns)))))
+    if b"e" in text or b"l" in text or b"0.0000" in text:
+        return _template_lines(prefix, order, run, fetch)
+    line = "".join([
+        prefix.replace("%", "%%"),
+        ",".join([key.replace("%", "%%") + "=%s" for key in order]),
+        " %s\n",
+    ])
+    return (line * len(run) % tuple(text[1:-1].decode().split(","))).split("\n")[:-1]
+
+
+def _template_lines(
+    prefix: str, order: list[str], run: list[Reading],
+    fetch: Callable[[Mapping[str, float]], tuple[float, ...]],
+) -> list[str]:
+    """Lines of a run, one %-template per reading (values by repr, status fields)."""
+    template = "".join([
+        prefix.replace("%", "%%"),
+        ",".join([key.replace("%", "%%") + "=%r" for key in order]),
+        "%s %d",
+    ])
+    lines: list[str] = []
+    append = lines.append
+    for reading in run:
         status = reading.status
         tail = ""
         if status:
             tail = ",".join([f"{key}{STATUS_SUFFIX}={code}i"
                              for key, code in sorted(status.items())])
-            if has_values:
+            if order:
                 tail = "," + tail
         ts = reading.ts
         ns = int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
-        append(template % (*map(float, fetch(values)), tail, ns))
+        append(template % (*map(float, fetch(reading.values)), tail, ns))
     return lines
 
 

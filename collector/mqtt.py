@@ -9,8 +9,7 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -20,9 +19,11 @@ from collector.errors import CollectorError
 from collector.settings import MqttSettings
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A received message and what is needed to acknowledge it later."""
+class Message(NamedTuple):
+    """A received message and what is needed to acknowledge it later.
+
+    A NamedTuple, not a frozen dataclass: one is made per MQTT message on paho's network
+    thread, and a frozen dataclass's __init__ cost 4x as much (~1.9 vs 0.46 µs)."""
 
     topic: str
     payload: bytes
@@ -192,8 +193,9 @@ class MqttConnection:
             self._on_change(False, f"disconnected: {reason}")
 
     def _handle_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            generation = self._generation
+        # No lock: _handle_connect, the only writer of the generation, runs on this same
+        # (network) thread.
+        generation = self._generation
         watch = False
         if self._watch:
             ids = getattr(msg.properties, "SubscriptionIdentifier", None) or []

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from collector.errors import PayloadError
 from rules.topics import Topic, TopicError, parse_data
 
@@ -26,8 +28,6 @@ _MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01
 _MAX_JSON_DEPTH = 8
 _KEYS_PATTERN = re.compile(f"{KEY_PATTERN.pattern}(?:/{KEY_PATTERN.pattern})*")
 _RECORD_FIELDS = frozenset({"ts", "seq", "values", "status"})
-_FLOAT_TYPE = frozenset({float})
-_NUMBER_TYPES = frozenset({float, int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +87,22 @@ def parse_message(topic: str, payload: bytes) -> list[Reading]:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    # The common case first: msgspec decodes and type-checks the fixed shape in one pass
+    # (compiled); a message it refuses, or with anything doubtful in a record, goes through
+    # the full path below, which finds the reason, so dead-letter reasons are unchanged.
+    try:
+        wire = _WIRE_DECODER.decode(text)
+    except msgspec.DecodeError:
+        wire = None
+    if wire is not None:
+        readings = _wire_readings(ids, wire if isinstance(wire, list) else [wire])
+        if readings is not None:
+            return readings
+    return _parse_text(ids, text)
+
+
+def _parse_text(ids: Topic, text: str) -> list[Reading]:
+    """The full path: JSON to Python objects, every check with its reason."""
     try:
         if text.startswith("\ufeff"):  # as json.loads, which _DECODER.decode skips
             raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
@@ -107,14 +123,26 @@ def parse_message(topic: str, payload: bytes) -> list[Reading]:
         raise
 
 
-def _parse_records(ids: Topic, records: list[Any]) -> list[Reading]:
-    """The records of one message, in order; the first bad one raises its `PayloadError`.
+class _WireRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A record's shape as SPEC fixes it, checked by msgspec while decoding: no other field,
+    `values` numbers (ints become floats), `status` strings. The rest (ids, keys, time,
+    finiteness, codes) is `_wire_readings`'s."""
 
-    The loop is the common case inlined: a record that passes every check of `_parse_record`
-    becomes a `Reading` here without Python-level work per value; any doubt at all (a bad
-    field, a new key, an int to convert, a sum that overflows) hands the record to
-    `_parse_record`, which raises the reason or returns the same reading.
-    """
+    ts: str | int | float
+    values: dict[str, float]
+    seq: int | None = None
+    status: dict[str, str] | msgspec.UnsetType = msgspec.UNSET
+
+
+_WIRE_DECODER = msgspec.json.Decoder(_WireRecord | list[_WireRecord])
+
+
+def _wire_readings(ids: Topic, records: list[_WireRecord]) -> list[Reading] | None:
+    """Readings of records msgspec decoded, or None at the first one that needs a closer
+    look (bad time, negative seq, empty values, a new key that is not valid, a non-finite
+    sum, a bad status): the caller then takes the full path, which names the reason."""
+    if not records:
+        return None
     cluster, plant, station = ids.cluster, ids.plant, ids.station
     keys: set[str] = set()  # parameter keys already validated in this message
     readings: list[Reading] = []
@@ -122,56 +150,70 @@ def _parse_records(ids: Topic, records: list[Any]) -> list[Reading]:
     new = object.__new__
     fromisoformat = datetime.fromisoformat
     fromtimestamp = datetime.fromtimestamp
-    isfinite = math.isfinite
-    fields = _RECORD_FIELDS
-    all_floats = _FLOAT_TYPE.issuperset
-    for index, record in enumerate(records):
-        reading = None
-        if type(record) is dict and record.keys() <= fields:
-            raw = record.get("ts")
-            values = record.get("values")
-            seq = record.get("seq")
-            ts = None
-            if type(raw) is str:
-                if len(raw) <= 64:
-                    try:
-                        ts = fromisoformat(raw.replace("Z", "+00:00"))
-                    except ValueError:
-                        pass
-                    else:
-                        tz = ts.tzinfo
-                        if tz is None or not 2000 <= ts.year < 2100:
-                            ts = None
-                        elif tz is not UTC:
-                            ts = ts.astimezone(UTC)
-            elif (type(raw) is int or type(raw) is float) and (
-                _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS
-            ):
-                ts = fromtimestamp(raw / 1000, tz=UTC)
-            if (
-                ts is not None
-                and (seq is None or (type(seq) is int and seq >= 0))
-                and type(values) is dict
-                and values
-                and (values.keys() <= keys or _learn_keys(values, keys))
-            ):
-                parsed = (values if all_floats(map(type, values.values()))
-                          else _float_values(values))
-                if parsed is not None and isfinite(sum(parsed.values())):
-                    status = _status_codes(record, parsed) if "status" in record else {}
-                    if status is not None:
-                        reading = new(Reading)
-                        _SET_CLUSTER(reading, cluster)
-                        _SET_PLANT(reading, plant)
-                        _SET_STATION(reading, station)
-                        _SET_TS(reading, ts)
-                        _SET_VALUES(reading, parsed)
-                        _SET_STATUS(reading, status)
-                        _SET_SEQ(reading, seq)
-        if reading is None:
-            reading = _parse_record(ids, record, index, keys)
+    unset = msgspec.UNSET
+    for record in records:
+        raw = record.ts
+        if isinstance(raw, str):
+            if len(raw) > 64:
+                return None
+            try:
+                ts = fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            tz = ts.tzinfo
+            if tz is None or not 2000 <= ts.year < 2100:
+                return None
+            if tz is not UTC:
+                ts = ts.astimezone(UTC)
+        elif _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS:
+            ts = fromtimestamp(raw / 1000, tz=UTC)
+        else:
+            return None
+        seq = record.seq
+        values = record.values
+        # No finiteness check: msgspec refuses a number that does not fit a finite float.
+        if (
+            (seq is not None and seq < 0)
+            or not values
+            or not (values.keys() <= keys or _learn_keys(values, keys))
+        ):
+            return None
+        status_doc = record.status
+        if status_doc is unset:
+            status: dict[str, int] = {}
+        else:
+            found = _wire_status(status_doc, values)
+            if found is None:
+                return None
+            status = found
+        reading = new(Reading)
+        _SET_CLUSTER(reading, cluster)
+        _SET_PLANT(reading, plant)
+        _SET_STATION(reading, station)
+        _SET_TS(reading, ts)
+        _SET_VALUES(reading, values)
+        _SET_STATUS(reading, status)
+        _SET_SEQ(reading, seq)
         append(reading)
     return readings
+
+
+def _wire_status(status_doc: dict[str, str], values: dict[str, float]) -> dict[str, int] | None:
+    """The non-`00` statuses of a decoded record, or None if a key or a code is bad."""
+    status: dict[str, int] = {}
+    for key, code in status_doc.items():
+        number = STATUS_CODES.get(code)
+        if number is None or key not in values:
+            return None
+        if number:
+            status[key] = number
+    return status
+
+
+def _parse_records(ids: Topic, records: list[Any]) -> list[Reading]:
+    """The records of one message, in order; the first bad one raises its `PayloadError`."""
+    keys: set[str] = set()  # parameter keys already validated in this message
+    return [_parse_record(ids, record, index, keys) for index, record in enumerate(records)]
 
 
 def _learn_keys(values: dict[str, Any], keys: set[str]) -> bool:
@@ -185,35 +227,6 @@ def _learn_keys(values: dict[str, Any], keys: set[str]) -> bool:
         return False
     keys.update(values)
     return True
-
-
-def _float_values(values: dict[str, Any]) -> dict[str, float] | None:
-    """`values` as floats (the JSON dict itself when all are floats), or None if one is not a
-    number or does not fit a float. Finiteness is the caller's check."""
-    if _FLOAT_TYPE.issuperset(map(type, values.values())):
-        return values
-    if not _NUMBER_TYPES.issuperset(map(type, values.values())):
-        return None
-    try:
-        return dict(zip(values, map(float, values.values()), strict=True))
-    except OverflowError:
-        return None
-
-
-def _status_codes(record: dict[str, Any], values: dict[str, float]) -> dict[str, int] | None:
-    """The non-`00` statuses of a record whose values are valid, or None if one is bad."""
-    if "status" not in record:
-        return {}
-    status_doc = record["status"]
-    if type(status_doc) is not dict:
-        return None
-    status: dict[str, int] = {}
-    for key, code in status_doc.items():
-        if key not in values or type(code) is not str or code not in STATUS_CODES:
-            return None
-        if STATUS_CODES[code]:
-            status[key] = STATUS_CODES[code]
-    return status
 
 
 def _reject_constant(name: str) -> Any:

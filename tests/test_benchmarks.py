@@ -48,6 +48,28 @@ def test_ingest_reports_ratios_and_the_machine_bound() -> None:
         assert bound["target_records_per_s"] == round(0.7 * rows["bare"]["records_per_s"])
 
 
+def test_peer_without_npm_skips_node_red_and_says_why() -> None:
+    """The peer benchmark's own consumers at a tiny size; Node-RED is not installed here (an
+    npm that does not exist), and the JSON line says so instead of failing."""
+    result = run_benchmark("bench_peer.py", "--messages", "300", "--rounds", "1", "--plants",
+                           "10", "--publishers", "2", "--npm", "/nonexistent/npm")
+    assert result["benchmark"] == "peer"
+    assert result["node_red"] == {"skipped": "npm not found on PATH"}
+    for shape in ("single", "array100"):
+        rows = result[shape]
+        assert set(rows) == {"bare", "quantrac", "store"}
+        assert rows["quantrac"]["stored"] == rows["quantrac"]["records"]
+        assert rows["quantrac"]["cpu_us_per_record"] > 0
+        assert rows["bare"]["publish_records_per_s"] > 0
+        assert set(rows["quantrac"]["process_cpu_us_per_record"]) == {
+            "publishers", "broker", "influxd", "consumer"}
+    targets = result["targets"]
+    assert targets["array_vs_faster_nodered"]["met"] is None  # no peer measured
+    assert targets["single_vs_bare"]["value"] == pytest.approx(
+        result["single"]["quantrac"]["records_per_s"] / result["single"]["bare"]["records_per_s"],
+        abs=1e-3)
+
+
 @pytest.mark.parametrize(("script", "args", "name"), [
     ("bench_alert_latency.py", ("--breaches", "20", "--seconds", "6"), "alert_latency"),
     ("bench_checks.py", ("--plants", "3", "--days", "1,2", "--baseline-plants", "1"), "checks"),

@@ -17,18 +17,13 @@ publisher, broker and influxd have had their measured CPU per record. Prints one
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import tempfile
-import threading
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
 from common import (
     BareCounter,
     CpuMeter,
@@ -36,15 +31,16 @@ from common import (
     PublisherProcess,
     PublishPlan,
     bench_config,
-    build_payloads,
+    cpu_figures,
     drop_session,
     emit,
+    run_store,
+    server_pids,
     short_id,
+    summarize,
     wait_until,
 )
 
-from collector.lineprotocol import reading_lines
-from collector.payload import parse_message
 from collector.service import Collector
 from quantrac.stack import LocalStack
 
@@ -102,63 +98,6 @@ def run_one(stack: LocalStack, kind: str, plants: int, messages: int, per: int,
             "publish_records_per_s": round(total / published["seconds"]),
             **cpu_figures(used, total, seconds),
             **({"alerts": dict(alerts)} if alerts else {})}
-
-
-def server_pids(stack: LocalStack) -> dict[str, int]:
-    return {"broker": stack.servers["mosquitto"].process.pid,
-            "influxd": stack.servers["influxd"].process.pid}
-
-
-def cpu_figures(used: dict[str, float], records: int, seconds: float) -> dict[str, Any]:
-    """Each process's CPU µs per record, and how many cores were busy in all."""
-    return {"process_cpu_us_per_record": {name: round(cpu / records * 1e6, 2)
-                                          for name, cpu in used.items()},
-            "cores_busy": round(sum(used.values()) / seconds, 2)}
-
-
-def run_store(stack: LocalStack, plants: int, messages: int, per: int) -> dict[str, Any]:
-    """influxd's own ceiling for these records: pre-encoded lines, 2 connections, no MQTT."""
-    cluster = short_id()
-    plan = PublishPlan(stack.mqtt_host, stack.mqtt_port, cluster,
-                       tuple(f"{cluster}-p{i}" for i in range(plants)), messages, per)
-    payloads = build_payloads(plan)
-    lines = [line for topic, payload in payloads
-             for line in reading_lines(parse_message(topic, payload))]
-    decode = time.process_time()
-    for _topic, payload in payloads:
-        json.loads(payload)
-    decode = time.process_time() - decode
-    db = short_id()
-    stack.create_database(db)
-    bodies = ["\n".join(lines[i:i + 5000]).encode() for i in range(0, len(lines), 5000)]
-    lock = threading.Lock()
-
-    def post() -> None:
-        session = requests.Session()
-        while True:
-            with lock:
-                if not bodies:
-                    return
-                body = bodies.pop(0)
-            response = session.post(f"{stack.influx_url}/write",
-                                    params={"db": db, "precision": "ns"}, data=body, timeout=60)
-            assert response.status_code == 204, response.text
-
-    meter = CpuMeter({**server_pids(stack), "consumer": os.getpid()})
-    meter.start()
-    began = time.time()
-    writers = [threading.Thread(target=post) for _ in range(2)]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join()
-    seconds = time.time() - began
-    used = meter.stop()
-    return {"records": len(lines), "seconds": round(seconds, 3),
-            "records_per_s": round(len(lines) / seconds),
-            "cpu_us_per_record": round(used["consumer"] / len(lines) * 1e6, 1),
-            "json_decode_cpu_us_per_record": round(decode / len(lines) * 1e6, 2),
-            **cpu_figures(used, len(lines), seconds)}
 
 
 def machine_bound(rows: dict[str, Any]) -> dict[str, Any]:
@@ -221,22 +160,6 @@ def main() -> None:
                 rows["ratio_vs_store"] = round(rate["collector"] / rate["store"], 3)
                 rows["machine_bound"] = machine_bound(rows)
     emit(result)
-
-
-def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over rounds, and every round's rate."""
-    out = dict(items[0])
-    for key in ("records_per_s", "cpu_us_per_record", "publish_records_per_s", "seconds",
-                "cores_busy"):
-        if key in out:
-            out[key] = round(statistics.median(item[key] for item in items), 3)
-    out["process_cpu_us_per_record"] = {
-        name: round(statistics.median(item["process_cpu_us_per_record"][name]
-                                      for item in items), 2)
-        for name in out["process_cpu_us_per_record"]}
-    out["records_per_s"] = round(out["records_per_s"])
-    out["each_records_per_s"] = [item["records_per_s"] for item in items]
-    return out
 
 
 if __name__ == "__main__":

@@ -7,21 +7,27 @@ within one run mean much) and prints one JSON line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
+import queue
+import statistics
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from collector.lineprotocol import reading_lines
 from collector.payload import encode_message, encode_record, parse_message
 from quantrac.config import Config, parse_config
 
@@ -78,6 +84,21 @@ class PublishPlan:
     breaches: tuple[int, ...] = ()  # message indexes carrying a breaching record
     breach_plants: tuple[str, ...] = ()  # the j-th breach goes to the j-th of these plants
     start: datetime | None = None  # first record time; None = so that the last is about now
+    part: int = 0  # this publisher sends the plants whose index % parts == part
+    parts: int = 1
+
+    def split(self, parts: int) -> list[PublishPlan]:
+        """The same messages sent by `parts` publishers, each a disjoint set of plants (the
+        order of each plant's records is kept); one fixed start, so the records are identical
+        whichever process builds them."""
+        start = self.start or first_record_time(self)
+        return [replace(self, start=start, part=k, parts=parts) for k in range(parts)]
+
+
+def first_record_time(plan: PublishPlan) -> datetime:
+    """The first record's time when the plan gives none: the last record about now."""
+    span = plan.messages * plan.per_message // len(plan.plants) + 1
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=span)
 
 
 def vary(values: dict[str, float], n: int) -> dict[str, float]:
@@ -91,13 +112,16 @@ def build_payloads(plan: PublishPlan) -> list[tuple[str, bytes]]:
     breaches = {index: j for j, index in enumerate(plan.breaches)}
     out: list[tuple[str, bytes]] = []
     step = timedelta(seconds=1)
-    span = plan.messages * plan.per_message // len(plan.plants) + 1
-    start = plan.start or datetime.now(UTC).replace(microsecond=0) - step * span
+    start = plan.start or first_record_time(plan)
+    mine = {p for i, p in enumerate(plan.plants) if i % plan.parts == plan.part} \
+        if plan.parts > 1 else None
     per_plant: dict[str, int] = {}
     for index in range(plan.messages):
         plant = plan.plants[index % len(plan.plants)]
         if index in breaches and plan.breach_plants:
             plant = plan.breach_plants[breaches[index]]
+        if mine is not None and plant not in mine:
+            continue
         n = per_plant.get(plant, 0)
         per_plant[plant] = n + plan.per_message
         base = BREACH if index in breaches else GOOD
@@ -107,7 +131,7 @@ def build_payloads(plan: PublishPlan) -> list[tuple[str, bytes]]:
     return out
 
 
-def _publish_main(plan: PublishPlan, go: Any, results: Any) -> None:
+def _publish_main(plan: PublishPlan, go: Any, results: Any, leave: Any) -> None:
     import paho.mqtt.client as mqtt
 
     payloads = build_payloads(plan)
@@ -141,16 +165,78 @@ def _publish_main(plan: PublishPlan, go: Any, results: Any) -> None:
     client.disconnect()
     client.loop_stop()
     results.put({"began": began, "seconds": seconds, "stamps": stamps})
+    leave.wait(600)  # stay until the result is read: the CPU meter reads our /proc entry
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _mqtt_string(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(2, "big") + data
+
+
+def mqtt_publish_packet(topic: str, payload: bytes, packet_id: int) -> bytes:
+    """An MQTT 3.1.1 PUBLISH at QoS 1."""
+    body = _mqtt_string(topic) + packet_id.to_bytes(2, "big") + payload
+    return b"\x32" + _varint(len(body)) + body
+
+
+def _publish_raw_main(plan: PublishPlan, go: Any, results: Any, leave: Any) -> None:
+    """A publisher that costs next to nothing per message: every PUBLISH packet encoded before
+    `go`, then written in bulk on a plain socket with up to 1,000 unacknowledged (each PUBACK
+    from the broker is 4 bytes), so paho's per-message cost is not what limits a fast
+    consumer. MQTT 3.1.1, QoS 1, as the stations publish."""
+    import socket
+
+    packets = [mqtt_publish_packet(topic, payload, index % 65535 + 1)
+               for index, (topic, payload) in enumerate(build_payloads(plan))]
+    sock = socket.create_connection((plan.host, plan.port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    body = _mqtt_string("MQTT") + bytes([4, 2]) + (0).to_bytes(2, "big") \
+        + _mqtt_string(f"rawpub-{short_id()}")  # clean session, no keep-alive
+    sock.sendall(b"\x10" + _varint(len(body)) + body)
+    connack = sock.recv(4)
+    assert connack[:1] == b"\x20" and connack[3:4] == b"\x00", connack
+    results.put({"ready": True})
+    go.wait()
+    began = time.time()
+    window = 1000
+    sent = received = 0
+    while received < 4 * len(packets):
+        if sent < len(packets) and sent - received // 4 < window:
+            upto = min(len(packets), received // 4 + window)
+            sock.sendall(b"".join(packets[sent:upto]))
+            sent = upto
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("broker closed the connection")
+        received += len(chunk)
+    seconds = time.time() - began
+    sock.sendall(b"\xe0\x00")  # DISCONNECT
+    sock.close()
+    results.put({"began": began, "seconds": seconds, "stamps": {}})
+    leave.wait(600)
 
 
 class PublisherProcess:
-    """Starts the publisher process, waits until it is connected; `go()` starts publishing."""
+    """Starts the publisher process, waits until it is connected; `go()` starts publishing.
+    `raw`: the bulk socket publisher instead of paho (no rate, no breach stamps)."""
 
-    def __init__(self, plan: PublishPlan) -> None:
+    def __init__(self, plan: PublishPlan, raw: bool = False) -> None:
         ctx = mp.get_context("spawn")
         self._go = ctx.Event()
+        self._leave = ctx.Event()
         self._results = ctx.Queue()
-        self._process = ctx.Process(target=_publish_main, args=(plan, self._go, self._results),
+        self._result: dict[str, Any] | None = None
+        self._process = ctx.Process(target=_publish_raw_main if raw else _publish_main,
+                                    args=(plan, self._go, self._results, self._leave),
                                     daemon=True)
         self._process.start()
         ready = self._results.get(timeout=60)
@@ -162,9 +248,18 @@ class PublisherProcess:
         return started
 
     def result(self, timeout: float = 300) -> dict[str, Any]:
-        out = self._results.get(timeout=timeout)
+        out = self._result if self._result is not None else self._results.get(timeout=timeout)
+        self._leave.set()
         self._process.join(10)
         return dict(out)
+
+    @property
+    def done(self) -> bool:
+        """Everything sent and acknowledged (without waiting)."""
+        if self._result is None:
+            with contextlib.suppress(queue.Empty):
+                self._result = self._results.get_nowait()
+        return self._result is not None
 
     @property
     def pid(self) -> int:
@@ -173,6 +268,46 @@ class PublisherProcess:
     def kill(self) -> None:
         if self._process.is_alive():
             self._process.kill()
+
+
+class PublisherProcesses:
+    """Several publisher processes, each with its own connection and a share of the plants,
+    so that the publishing side is not what limits a fast consumer."""
+
+    def __init__(self, plan: PublishPlan, processes: int, raw: bool = False) -> None:
+        self._publishers: list[PublisherProcess] = []
+        try:
+            for part in plan.split(processes):
+                self._publishers.append(PublisherProcess(part, raw))
+        except BaseException:
+            self.kill()
+            raise
+
+    def go(self) -> float:
+        started = time.time()
+        for publisher in self._publishers:
+            publisher.go()
+        return started
+
+    def result(self, timeout: float = 300) -> dict[str, Any]:
+        """When publishing began and how long until the last publisher had its PUBACKs."""
+        results = [publisher.result(timeout) for publisher in self._publishers]
+        began = min(r["began"] for r in results)
+        ended = max(r["began"] + r["seconds"] for r in results)
+        return {"began": began, "seconds": ended - began}
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {f"publisher{i}": p.pid for i, p in enumerate(self._publishers)}
+
+    @property
+    def finished(self) -> bool:
+        """Every publisher has sent everything and had its PUBACKs."""
+        return all(p.done for p in self._publishers)
+
+    def kill(self) -> None:
+        for publisher in self._publishers:
+            publisher.kill()
 
 
 # -- consumers ------------------------------------------------------------------------------
@@ -279,6 +414,79 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) - self._start[name] for name, pid in self.pids.items()}
+
+
+def server_pids(stack: Any) -> dict[str, int]:
+    return {"broker": stack.servers["mosquitto"].process.pid,
+            "influxd": stack.servers["influxd"].process.pid}
+
+
+def cpu_figures(used: dict[str, float], records: int, seconds: float) -> dict[str, Any]:
+    """Each process's CPU µs per record, and how many cores were busy in all."""
+    return {"process_cpu_us_per_record": {name: round(cpu / records * 1e6, 2)
+                                          for name, cpu in used.items()},
+            "cores_busy": round(sum(used.values()) / seconds, 2)}
+
+
+def run_store(stack: Any, plants: int, messages: int, per: int) -> dict[str, Any]:
+    """influxd's own ceiling for these records: pre-encoded lines, 2 connections, no MQTT."""
+    cluster = short_id()
+    plan = PublishPlan(stack.mqtt_host, stack.mqtt_port, cluster,
+                       tuple(f"{cluster}-p{i}" for i in range(plants)), messages, per)
+    payloads = build_payloads(plan)
+    lines = [line for topic, payload in payloads
+             for line in reading_lines(parse_message(topic, payload))]
+    decode = time.process_time()
+    for _topic, payload in payloads:
+        json.loads(payload)
+    decode = time.process_time() - decode
+    db = short_id()
+    stack.create_database(db)
+    bodies = ["\n".join(lines[i:i + 5000]).encode() for i in range(0, len(lines), 5000)]
+    lock = threading.Lock()
+
+    def post() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if not bodies:
+                    return
+                body = bodies.pop(0)
+            response = session.post(f"{stack.influx_url}/write",
+                                    params={"db": db, "precision": "ns"}, data=body, timeout=60)
+            assert response.status_code == 204, response.text
+
+    meter = CpuMeter({**server_pids(stack), "consumer": os.getpid()})
+    meter.start()
+    began = time.time()
+    writers = [threading.Thread(target=post) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    seconds = time.time() - began
+    used = meter.stop()
+    return {"records": len(lines), "seconds": round(seconds, 3),
+            "records_per_s": round(len(lines) / seconds),
+            "cpu_us_per_record": round(used["consumer"] / len(lines) * 1e6, 1),
+            "json_decode_cpu_us_per_record": round(decode / len(lines) * 1e6, 2),
+            **cpu_figures(used, len(lines), seconds)}
+
+
+def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over rounds, and every round's rate."""
+    out = dict(items[0])
+    for key in ("records_per_s", "cpu_us_per_record", "publish_records_per_s", "seconds",
+                "cores_busy"):
+        if key in out:
+            out[key] = round(statistics.median(item[key] for item in items), 3)
+    out["process_cpu_us_per_record"] = {
+        name: round(statistics.median(item["process_cpu_us_per_record"][name]
+                                      for item in items), 2)
+        for name in out["process_cpu_us_per_record"]}
+    out["records_per_s"] = round(out["records_per_s"])
+    out["each_records_per_s"] = [item["records_per_s"] for item in items]
+    return out
 
 
 def emit(result: dict[str, Any]) -> None:

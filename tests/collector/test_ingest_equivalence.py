@@ -304,3 +304,72 @@ def test_reading_lines_are_reading_line_byte_for_byte() -> None:
                 timezone(timedelta(hours=7))), values[0])]
             expected = [reading_line(r) for r in readings]
             assert reading_lines(readings) == expected == ref_reading_lines(readings), name
+
+
+# -- texts where a compiled decoder could differ from the json module ----------------------
+
+_R = '{"ts":"2026-11-22T17:45:00+07:00",'  # a record's opening, up to its values
+RAW_TEXTS = [
+    _R + '"values":{"cod":-0,"ph":1E2,"tss":1e-400,"nh4_n":-1e-400}}',
+    _R + '"values":{"cod":123456789012345678901234567890,"ph":9007199254740993}}',
+    _R + '"values":{"cod":' + "9" * 309 + "}}",  # an int past float range
+    _R + '"values":{"cod":1e308,"ph":1e308}}',  # finite each, the sum is not
+    '{"ts":"2026-11-22T17:45:00Z","ts":"2026-11-22T18:45:00Z","values":{"cod":1,"cod":2}}',
+    _R + '"values":{"cod":"x","cod":1}}',  # the last duplicate wins, as in json
+    _R + '"values":{"cod":1,"cod":"x"}}',
+    _R + '"values":{"cod":1},"seq":null}',
+    _R + '"values":{"cod":1},"status":null}',
+    _R + '"values":{"cod":1},"seq":1.0}',
+    _R + '"values":{"cod":1},"seq":' + "9" * 30 + "}",
+    _R + '"values":{"cod":1},"seq":-1}',
+    _R + '"values":{"cod":1},"status":{"cod":"00","ph":"00"}}',
+    _R + '"values":{"cod":1,"ph":7},"status":{"ph":"02","cod":"00"}}',
+    _R + '"values":{"\\u0063od":1}}',
+    '{"ts":"\\ud800","values":{"cod":1}}',
+    '{"ts":"2026-11-22T17:45:00+07:00\\u0000","values":{"cod":1}}',
+    '{"ts":"2026-11-22t17:45:00z","values":{"cod":1}}',
+    '{"ts":"2026-11-22T17:45:00.123456789+07:00","values":{"cod":1}}',
+    '{"ts":"2026-11-22T23:59:60Z","values":{"cod":1}}',
+    '{"ts":1764000000000.5,"values":{"cod":1}}',
+    '{"ts":true,"values":{"cod":1}}',
+    '{"ts":' + "9" * 30 + ',"values":{"cod":1}}',
+    ' \t\n[ ' + _R + ' "values" : { "cod" : 1 } } ]\r\n',
+    "[" + _R + '"values":{"cod":1}},[]]',
+    "[" + _R + '"values":{"cod":1}},' + _R + '"values":{}}]',
+    "[" + _R + '"values":{"cod":1}},' + _R + '"values":{"Cod":1}}]',
+    "[[" + _R + '"values":{"cod":1}}]]',
+    _R + '"values":{"cod":1},"extra":null}',
+    _R + '"values":{"cod":1}',
+    "[]", "{}", "null", "1", '"x"', "",
+]
+
+
+def test_texts_a_compiled_decoder_might_read_differently_give_the_reference_outcome() -> None:
+    for text in RAW_TEXTS:
+        _assert_same(TOPIC, text.encode())
+
+
+# -- line protocol runs: the run formatter against one line per reading -----------------------
+
+typical = st.one_of(st.floats(min_value=-1e5, max_value=1e5).map(lambda v: round(v, 3)),
+                    st.floats(allow_nan=False, allow_infinity=False),
+                    st.sampled_from([0.0, -0.0, 1e-5, 1e-4, 0.0001234, 10.00001, 1e15, 1e16,
+                                     9999999999999998.0, 1e22, 5e-324]),
+                    st.integers(min_value=-5, max_value=5))
+
+
+@EQUIV
+@given(st.lists(st.tuples(st.sampled_from(["outlet", "inlet"]),
+                          st.dictionaries(st.sampled_from(KEYS[:3]), typical, min_size=0,
+                                          max_size=3),
+                          st.sampled_from([{}, {}, {}, {"cod": 1}, {"ph": 2}]),
+                          st.integers(min_value=-10**6, max_value=10**6)),
+                min_size=1, max_size=30))
+def test_reading_lines_of_generated_runs_are_the_reference_lines(
+    items: list[tuple[str, dict[str, float], dict[str, int], int]]
+) -> None:
+    base = datetime(2026, 11, 22, 10, 45, 0, 123456, tzinfo=UTC)
+    readings = [Reading("kb", "kim-bai", station, base + timedelta(microseconds=shift * 997),
+                        values, status)
+                for station, values, status, shift in items]
+    assert reading_lines(readings) == ref_reading_lines(readings)

@@ -3,6 +3,7 @@ and the spool while InfluxDB is unreachable."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import uuid
@@ -12,7 +13,7 @@ import pytest
 
 from collector.deadletter import DeadLetterStore
 from collector.influx1 import InfluxV1Store
-from collector.intake import Intake
+from collector.intake import Intake, raise_gc_thresholds
 from collector.mqtt import MqttConnection
 from collector.payload import encode_message, encode_record
 from collector.settings import InfluxSettings, MqttSettings
@@ -120,3 +121,15 @@ def test_spool_holds_data_while_influx_is_unreachable_then_replays(
         assert wait_for(lambda: run.intake.store.count(unique_id) == 50)
     finally:
         run.close()
+
+
+def test_gc_thresholds_are_raised_never_lowered() -> None:
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        raise_gc_thresholds((10_000, 50, 5))
+        assert gc.get_threshold() == (10_000, 50, 10)
+        raise_gc_thresholds((500, 5, 5))
+        assert gc.get_threshold() == (10_000, 50, 10)
+    finally:
+        gc.set_threshold(*saved)
