@@ -44,12 +44,13 @@ class SeverityBands(BaseModel):
 
 
 class ChronicRule(BaseModel):
-    """Chronic non-compliance, by which the console ranks plants: an anchor borrowed from US
-    EPA's significant non-compliance for pretreatment users (REGULATIONS.md §7), not a
-    Vietnamese rule. A parameter is chronic when, over the last `months` calendar months, at
-    least `over_share` of its judged hourly windows broke its limit, or at least
-    `serious_share` reached `conventional_factor` × the limit (BOD5, TSS, oil & grease) or
-    `other_factor` × (every other parameter)."""
+    """Chronic non-compliance, by which the console ranks plants (US EPA anchor, not VN law).
+
+    Borrowed from US EPA's significant non-compliance for pretreatment users (REGULATIONS.md
+    §7). A parameter is chronic when, over the last `months` calendar months, at least
+    `over_share` of its judged hourly windows broke its limit, or at least `serious_share`
+    reached `conventional_factor` × the limit (BOD5, TSS, oil & grease) or `other_factor` ×
+    (every other parameter)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     months: int = Field(default=6, ge=1, le=24, description="calendar months looked at, the "
