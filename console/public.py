@@ -1,25 +1,185 @@
-"""Public pages, no sign-in (Decree 08 Art. 102): `/public/` lists the plants.
-
-PHASE 2: `/public/<plant>` (last 30 days of hourly results next to the permitted limits),
-`/public/<plant>/board` (gate display) and `/api/v1/public/<plant>?days=30`.
+"""Public pages, no sign-in (Decree 08 Art. 102: each automatic result published next to its
+permitted limit and kept up 30 days): `/public/` the plants; `/public/<plant>` the hourly
+means of the last 30 days of every parameter of its discharge, over-limit and excluded values
+marked; `/public/<plant>/board` a large-type gate display that refreshes its values itself
+(`/public/<plant>/board/values`, polled every 10 s); `/api/v1/public/<plant>?days=30` the same
+as JSON. They read the check book only (hour results, last values).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from console.context import Pages
+from console.errors import BadRequest
+from console.live import LiveStation, live_values, newest_time
+from console.series import finite
+from rules.limits import EffectiveLimits, Limit, plant_limits
+from rules.permit import Plant
+from rules.summary import HourResult
+
+DAYS = 30
+BOARD_REFRESH_S = 10
+
+
+@dataclass(frozen=True)
+class Column:
+    """A published series: a parameter of a compliance station and its limit today."""
+
+    station: str
+    parameter: str
+    limit: Limit | None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One published parameter's summary over the period (the rows with `data-limit`)."""
+
+    column: Column
+    last: HourResult | None  # the newest hour with a mean
+    highest: HourResult | None
+    judged: int
+    over: int
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    hours: list[tuple[datetime, list[HourResult | None]]]  # newest hour first
+    over: int
+
+
+@dataclass(frozen=True)
+class Published:
+    plant: Plant
+    limits: EffectiveLimits
+    columns: list[Column]
+    lines: list[Line]
+    days: list[Day]  # newest day first
+    start: datetime
+    end: datetime
+
+
+def published(plant: Plant, hours: list[HourResult], limits: EffectiveLimits,
+              compliance: tuple[str, ...], start: datetime, end: datetime) -> Published:
+    """The whole hours of [start, end) of the compliance stations' series, by day."""
+    columns = [Column(station, key, limits.get(key))
+               for station, keys in plant.stations.items() if station in compliance
+               for key in keys]
+    wanted = {(c.station, c.parameter) for c in columns}
+    cells: dict[datetime, dict[tuple[str, str], HourResult]] = {}
+    for hour in hours:
+        if hour.whole and (hour.station, hour.parameter) in wanted:
+            cells.setdefault(hour.start, {})[(hour.station, hour.parameter)] = hour
+    days: dict[date, list[tuple[datetime, list[HourResult | None]]]] = {}
+    for moment in sorted(cells, reverse=True):
+        row = [cells[moment].get((c.station, c.parameter)) for c in columns]
+        days.setdefault(moment.astimezone(plant.zone).date(), []).append((moment, row))
+    lines = []
+    for i, column in enumerate(columns):
+        mine = [row[i] for entries in days.values() for _, row in entries]
+        means = [h for h in mine if h is not None and h.mean is not None]
+        lines.append(Line(column, means[0] if means else None,
+                          max(means, key=lambda h: h.mean or 0.0, default=None),
+                          sum(1 for h in means if h.judged),
+                          sum(1 for h in means if h.over)))
+    return Published(plant, limits, columns, lines, [
+        Day(day, entries, sum(1 for _, row in entries for h in row if h is not None and h.over))
+        for day, entries in days.items()], start, end)
+
+
+def published_json(pub: Published) -> dict[str, Any]:
+    return {
+        "plant": {"id": pub.plant.id, "name": pub.plant.name, "cluster": pub.plant.cluster,
+                  "timezone": pub.plant.timezone, "regulation": pub.limits.regulation,
+                  "column": pub.limits.column},
+        "from": pub.start.isoformat(), "to": pub.end.isoformat(),
+        "parameters": [{"station": c.station, "parameter": c.parameter,
+                        "limit": c.limit.to_json() if c.limit else None} for c in pub.columns],
+        "hours": [{"time": moment.isoformat(), "station": h.station, "parameter": h.parameter,
+                   "mean": h.mean, "min": h.low, "max": h.high, "valid": h.valid,
+                   "excluded": h.excluded, "judged": h.judged, "over": h.over,
+                   "ratio": finite(h.ratio)}
+                  for day in reversed(pub.days) for moment, row in reversed(day.hours)
+                  for h in row if h is not None],
+    }
 
 
 class PublicPages(Pages):
     def routes(self) -> list[Route]:
         # `/public` (no slash) is redirected here by the router itself.
-        return [Route("/public/", self.index, methods=["GET"])]
+        return [
+            Route("/public/", self.index, methods=["GET"]),
+            Route("/public/{plant_id}", self.plant, methods=["GET"]),
+            Route("/public/{plant_id}/board", self.board, methods=["GET"]),
+            Route("/public/{plant_id}/board/values", self.board_values, methods=["GET"]),
+            Route("/api/v1/public/{plant_id}", self.api, methods=["GET"]),
+        ]
 
     async def index(self, request: Request) -> Response:
         directory = self.ctx.directory
         return self.ctx.view.page(request, "public.html.j2", {
             "clusters": directory.clusters(list(directory.plants)),
         })
+
+    def _published(self, plant: Plant, days: int) -> Published:
+        end = self.ctx.now()
+        start = end - timedelta(days=days)
+        hours = self.ctx.results.hour_results(plant.id, start, end)
+        limits = plant_limits(plant, end.astimezone(plant.zone).date())
+        return published(plant, hours, limits, self.ctx.checks.compliance_stations, start, end)
+
+    async def plant(self, request: Request) -> Response:
+        plant = self.ctx.directory.plant(request.path_params["plant_id"])
+        _only(request, {"lang"})
+        pub = await run_in_threadpool(self._published, plant, DAYS)
+        return self.ctx.view.page(request, "public_plant.html.j2", {"pub": pub, "days": DAYS})
+
+    async def api(self, request: Request) -> Response:
+        plant = self.ctx.directory.plant(request.path_params["plant_id"])
+        _only(request, {"days"})
+        text = request.query_params.get("days", str(DAYS))
+        if not text.isdigit() or not 1 <= int(text) <= DAYS:
+            raise BadRequest(f"days: a whole number from 1 to {DAYS}, got {text!r}", "bad_days",
+                             days=text)
+        pub = await run_in_threadpool(self._published, plant, int(text))
+        return JSONResponse(published_json(pub))
+
+    def _board(self, plant: Plant) -> tuple[list[LiveStation], dict[tuple[str, str], Any]]:
+        now = self.ctx.now()
+        limits = plant_limits(plant, now.astimezone(plant.zone).date())
+        live = live_values(plant, self.ctx.results.latest_values([plant.id]), limits,
+                           self.ctx.checks, compliance_only=True)
+        hours = self.ctx.results.hour_results(plant.id, now - timedelta(hours=3), now)
+        last = {(h.station, h.parameter): h for h in hours if h.whole and h.mean is not None}
+        return live, last
+
+    async def board(self, request: Request) -> Response:
+        plant = self.ctx.directory.plant(request.path_params["plant_id"])
+        _only(request, {"lang"})
+        live, last = await run_in_threadpool(self._board, plant)
+        return self.ctx.view.page(request, "board.html.j2", {
+            "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
+            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S})
+
+    async def board_values(self, request: Request) -> Response:
+        plant = self.ctx.directory.plant(request.path_params["plant_id"])
+        _only(request, {"lang"})
+        live, last = await run_in_threadpool(self._board, plant)
+        return self.ctx.view.page(request, "_board_values.html.j2", {
+            "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
+            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S})
+
+
+def _only(request: Request, allowed: set[str]) -> None:
+    unknown = set(request.query_params) - allowed
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)

@@ -10,24 +10,37 @@ from dataclasses import dataclass
 
 from console.accounts import User
 from console.errors import Forbidden, NotFound
+from rules.cluster import ClusterLayout, cluster_layouts
 from rules.permit import Plant
 
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
-    """Plants grouped by their `cluster` id, in config order (phase 2: names from
-    `[[clusters]]`, member factories)."""
+    """A cluster as a page shows it: its layout (name, province, central plant, members) and
+    the plants in the reader's scope, central plant first, then member factories, in config
+    order."""
 
-    id: str
+    layout: ClusterLayout
     plants: tuple[Plant, ...]
+
+    @property
+    def id(self) -> str:
+        return self.layout.id
+
+    @property
+    def name(self) -> str:
+        return self.layout.name
 
 
 class Directory:
-    """Every plant of the config, by id and by cluster."""
+    """Every plant and cluster of the config, by id."""
 
-    def __init__(self, plants: Sequence[Plant]) -> None:
+    def __init__(self, plants: Sequence[Plant], layouts: Sequence[ClusterLayout] = ()) -> None:
         self.plants = tuple(plants)
         self._by_id = {plant.id: plant for plant in plants}
+        # Without [[clusters]] (or in tests) every plant's cluster id forms a cluster.
+        self.layouts = tuple(layouts) or cluster_layouts((), self.plants)
+        self._layouts = {layout.id: layout for layout in self.layouts}
 
     def plant(self, plant_id: str) -> Plant:
         try:
@@ -35,16 +48,30 @@ class Directory:
         except KeyError:
             raise NotFound(f"no plant {plant_id!r}", "plant_unknown", plant=plant_id) from None
 
+    def layout(self, cluster_id: str) -> ClusterLayout:
+        try:
+            return self._layouts[cluster_id]
+        except KeyError:
+            raise NotFound(f"no cluster {cluster_id!r}", "cluster_unknown",
+                           cluster=cluster_id) from None
+
     def cluster_ids(self) -> list[str]:
-        return list(dict.fromkeys(plant.cluster for plant in self.plants))
+        return [layout.id for layout in self.layouts]
 
     def clusters(self, plants: Sequence[Plant]) -> list[Cluster]:
-        """`plants` grouped by cluster, clusters and plants in config order."""
-        order = self.cluster_ids()
+        """`plants` grouped by cluster in config order, each central plant first."""
         groups: dict[str, list[Plant]] = {}
         for plant in plants:
             groups.setdefault(plant.cluster, []).append(plant)
-        return [Cluster(cid, tuple(groups[cid])) for cid in order if cid in groups]
+        found = []
+        for layout in self.layouts:
+            mine = groups.get(layout.id)
+            if not mine:
+                continue
+            central = layout.central.id if layout.central else None
+            mine.sort(key=lambda p: (p.id != central, p.kind == "factory"))
+            found.append(Cluster(layout, tuple(mine)))
+        return found
 
 
 class Scope:

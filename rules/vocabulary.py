@@ -11,6 +11,7 @@ an alert's template) stay with that output and put these words into them.
     words.unit("cod")                              # "mg/L" (the same in both languages)
     words.station("outlet"), words.kind(...), words.basis(...), words.severity(...),
     words.alert_state(...), words.alert_event(...), words.reason(...), words.receiving_water(...)
+    words.device_status("01")                      # "Đang hiệu chuẩn" (Circular 10 status codes)
     words.reason_choices()                         # ((code, word), ...) in SPEC order, for a form
     words.in_sentence("Amoni (tính theo N)")       # "amoni (tính theo N)"; "COD", "pH" unchanged
     words.designation("qcvn40-2011")               # "QCVN 40:2011/BTNMT"
@@ -95,6 +96,7 @@ class Terms(_Model):
     alert_states: dict[str, Word]
     alert_events: dict[str, Word]
     plant_statuses: dict[str, Word]
+    device_statuses: dict[str, Word]
     reasons: dict[str, Word]
     receiving_waters: dict[str, Word]
     phrases: dict[str, Word]
@@ -175,6 +177,10 @@ class Vocabulary:
     def plant_status(self, key: str) -> str:
         """A plant's overall status as the console shows it (compliant, exceedance, ...)."""
         return self._word(self.terms.plant_statuses, key)
+
+    def device_status(self, code: str) -> str:
+        """A device status code as words ("00" measuring, "01" calibrating, "02" error)."""
+        return self._word(self.terms.device_statuses, code)
 
     def reason(self, key: str) -> str:
         """Word of an acknowledgement reason code (maintenance, calibration, …)."""

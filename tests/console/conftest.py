@@ -144,13 +144,13 @@ def make_site(stack: LocalStack, state_dir: Path, database: str) -> Iterator[Sit
         finding("xss", "nh4_n", 12.5, 9.0, "major", earlier),
     ], [], earlier)
     collector.tick(earlier)
-    app, manager = build_console(config)
+    app, backend = build_console(config)
     server = BackgroundServer(app).start()
     try:
         yield Site(server.url, config, collector, dict(PASSWORDS))
     finally:
         server.stop()
-        manager.close()
+        backend.close()
         collector.close()
 
 
