@@ -67,6 +67,11 @@ class Choice:
             "chronic": "1" if self.chronic else "", **changes}
         return "/?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
+    @property
+    def active(self) -> bool:
+        """A filter (not the order) narrows the list."""
+        return bool(self.status or self.cluster or self.text or self.chronic)
+
     def sort_link(self, key: str) -> str:
         """The link of a column heading: that order, or the other direction when it is it."""
         descending = not self.descending if key == self.sort else False
@@ -132,6 +137,7 @@ class OverviewPage(Pages):
         chronic = sorted((s for s in summaries if s.chronic), key=lambda s: rank_key(s.standing))
         return ctx.view.page(request, "overview.html.j2", {
             "groups": [g for g in groups if g.rows], "choice": choice, "statuses": STATUSES,
+            "sorts": list(SORTS),
             "clusters": ctx.directory.clusters(plants), "chronic": chronic,
             "rule": ctx.checks.chronic, "total": len(summaries), "shown": len(kept),
             "now": ctx.now(),

@@ -136,6 +136,7 @@ class PlantPage(Pages):
             "shown_limits": [limits.limits[key] for key in monitored if key in limits.limits],
             "now": now, "span": span, "ranges": RANGES,
             "charts": charts, "may_ack": scope.may_ack(plant),
+            "cluster_name": ctx.directory.layout(plant.cluster).name,
             "months": [months_back(this_month, i) for i in range(3)],
             "formats": REPORT_FORMATS, "compliance": ctx.checks.compliance_stations,
             **data,

@@ -140,7 +140,8 @@ class PublicPages(Pages):
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
         _only(request, {"lang"})
         pub = await run_in_threadpool(self._published, plant, DAYS)
-        return self.ctx.view.page(request, "public_plant.html.j2", {"pub": pub, "days": DAYS})
+        return self.ctx.view.page(request, "public_plant.html.j2", {
+            "pub": pub, "days": DAYS, "hour": timedelta(hours=1)})
 
     async def api(self, request: Request) -> Response:
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
@@ -167,7 +168,7 @@ class PublicPages(Pages):
         live, last = await run_in_threadpool(self._board, plant)
         return self.ctx.view.page(request, "board.html.j2", {
             "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
-            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S})
+            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
 
     async def board_values(self, request: Request) -> Response:
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
@@ -175,7 +176,7 @@ class PublicPages(Pages):
         live, last = await run_in_threadpool(self._board, plant)
         return self.ctx.view.page(request, "_board_values.html.j2", {
             "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
-            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S})
+            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
 
 
 def _only(request: Request, allowed: set[str]) -> None:

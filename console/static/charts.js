@@ -6,7 +6,7 @@
 (function () {
   "use strict";
   var COLORS = { value: "#0b6e75", limit: "#b3261e", excluded: "#c2570c",
-                 shade: "rgba(194, 87, 12, 0.16)", grid: "#e3e8ec", axis: "#5b6875" };
+                 shade: "rgba(194, 87, 12, 0.3)", grid: "#e3e8ec", axis: "#5b6875" };
 
   function lang() { return document.documentElement.lang === "en" ? "en" : "vi"; }
 
@@ -41,9 +41,35 @@
       ctx.fillStyle = COLORS.shade;
       spans.forEach(function (span) {
         var x0 = u.valToPos(span[0], "x", true), x1 = u.valToPos(span[1], "x", true);
-        ctx.fillRect(x0, top, Math.max(x1 - x0, 2), height);
+        var width = Math.max(x1 - x0, 5);  // an hour in 30 days is still seen
+        ctx.fillRect(x0 - (width - (x1 - x0)) / 2, top, width, height);
       });
       ctx.restore();
+    };
+  }
+
+  // The value under the cursor (or the newest one) in words under the chart: no legend box.
+  function readout(fig, times, values, excluded, zone, fmt, hourly) {
+    var out = fig.querySelector(".readout");
+    var unit = fig.getAttribute("data-unit") || "";
+    function say(i, prefix) {
+      var d = uPlot.tzDate(new Date(times[i] * 1000), zone);
+      var value = values[i] != null ? values[i] : excluded[i];
+      var text = (prefix ? prefix + " " : "") + fullLabel(d) + (hourly ? " (" + fig.getAttribute("data-hour-word") + ")" : "") + ": ";
+      text += value == null ? "—" : fmt.format(value) + (unit ? " " + unit : "");
+      if (values[i] == null && excluded[i] != null) text += " · " + fig.getAttribute("data-excluded-word");
+      out.textContent = text;
+    }
+    function newest() {
+      for (var i = times.length - 1; i >= 0; i--) {
+        if (values[i] != null || excluded[i] != null) { say(i, fig.getAttribute("data-newest-word")); return; }
+      }
+    }
+    if (out) newest();
+    return function (u) {
+      if (!out) return;
+      var i = u.cursor.idx;
+      if (i == null) newest(); else say(i, "");
     };
   }
 
@@ -77,24 +103,21 @@
     }
     var data = [times, values];
     var series = [
-      { value: function (u, v) { return v == null ? "—" : fullLabel(uPlot.tzDate(new Date(v * 1000), zone)); } },
+      {},
       { label: fig.getAttribute("data-label"), stroke: COLORS.value, width: 2,
-        value: function (u, v) { return v == null ? "—" : fmt.format(v); },
         points: { show: hourly ? false : undefined, size: 4 } },
     ];
     if (!hourly) {
       data.push(excluded);
       series.push({ label: fig.getAttribute("data-excluded-label"), stroke: COLORS.excluded,
                     fill: COLORS.excluded, paths: function () { return null; },
-                    points: { show: true, size: 7, fill: COLORS.excluded, stroke: COLORS.excluded },
-                    value: function (u, v) { return v == null ? "—" : fmt.format(v); } });
+                    points: { show: true, size: 7, fill: COLORS.excluded, stroke: COLORS.excluded } });
     }
     [limitValue(fig, "data-limit-max"), limitValue(fig, "data-limit-min")].forEach(function (lim) {
       if (lim === null) return;
       data.push(times.map(function () { return lim; }));
       series.push({ label: fig.getAttribute("data-limit-label") + " " + fmt.format(lim),
-                    stroke: COLORS.limit, width: 1.5, dash: [6, 4], points: { show: false },
-                    value: function () { return fmt.format(lim); } });
+                    stroke: COLORS.limit, width: 1.5, dash: [6, 4], points: { show: false } });
     });
     var span = times[times.length - 1] - times[0];
     var width = Math.max(plot.clientWidth || fig.clientWidth, 240);
@@ -103,7 +126,7 @@
       height: width < 500 ? 190 : 230,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
       series: series,
-      legend: { live: true },
+      legend: { show: false },
       cursor: { points: { size: 6 } },
       scales: { x: { time: true } },
       axes: [
@@ -120,7 +143,7 @@
           size: 56,
           values: function (u, splits) { return splits.map(function (v) { return fmt.format(v); }); } },
       ],
-      hooks: { drawClear: [shaded(spans)] },
+      hooks: { drawClear: [shaded(spans)], setCursor: [readout(fig, times, values, excluded, zone, fmt, hourly)] },
     };
     plot.textContent = "";
     var chart = new uPlot(opts, data, plot);
