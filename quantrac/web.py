@@ -10,6 +10,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,9 +47,11 @@ class ConsoleBackend:
         self.store.close()
 
 
-def build_console(config: Config) -> tuple[Starlette, ConsoleBackend]:
+def build_console(
+    config: Config, clock: Callable[[], datetime] | None = None
+) -> tuple[Starlette, ConsoleBackend]:
     """The console app over this config's plants, clusters and state directory, and the
-    objects behind it (the caller closes them)."""
+    objects behind it (the caller closes them); `clock`: the demo's simulated time."""
     from console.app import create_app
     from console.sources import Sources
     from quantrac.downloads import ReportDownloads
@@ -57,7 +60,8 @@ def build_console(config: Config) -> tuple[Starlette, ConsoleBackend]:
     sources = Sources(alerts=backend.alerts, results=backend.book, readings=backend.store,
                       documents=ReportDownloads(config))
     app = create_app(config.web, config.plants, sources, config.state.dir,
-                     checks=config.checks, layouts=config.layouts())
+                     clock=clock or (lambda: datetime.now(UTC)), checks=config.checks,
+                     layouts=config.layouts())
     return app, backend
 
 
