@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from alerts.errors import AlertsError
-from rules.findings import KINDS, SEVERITIES
+from rules.findings import KINDS, SEVERITIES, CollectionNote
 
 STATES = ("pending", "firing", "resolved")
 OPEN_STATES = ("pending", "firing")
@@ -66,6 +66,9 @@ class Alert:
     ack_reason: str | None = None
     suppressed: str | None = None
     flapping: bool = False
+    # What explains the breach (a collection shortfall's volumes and members), from the
+    # episode's latest finding that had one; messages tell it in their language.
+    explanation: CollectionNote | None = None
 
     def __post_init__(self) -> None:
         if self.state not in STATES:

@@ -24,6 +24,7 @@ from alerts.alert import Alert
 from alerts.errors import AlertsError
 from alerts.lifecycle import Transition
 from alerts.settings import severity_rank
+from rules.findings import CollectionNote
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ CREATE INDEX IF NOT EXISTS transitions_alert ON transitions (alert_seq);
 _ADDED_COLUMNS = (
     ("alerts", "ack_reason", "TEXT"),
     ("transitions", "reason", "TEXT"),
+    ("alerts", "explanation", "TEXT"),  # rules.findings.CollectionNote as JSON
 )
 
 _COLUMNS = [f.name for f in fields(Alert) if f.name != "id"]
@@ -428,6 +430,8 @@ def _to_sql(name: str, value: Any) -> Any:
         return ",".join(sorted(value))
     if name == "flapping":
         return int(value)
+    if name == "explanation":
+        return json.dumps(value.to_json())
     return value
 
 
@@ -441,6 +445,8 @@ def _alert_from_row(row: sqlite3.Row) -> Alert:
             values[name] = frozenset(b for b in (raw or "").split(",") if b)
         elif name == "flapping":
             values[name] = bool(raw)
+        elif name == "explanation":
+            values[name] = None if raw is None else CollectionNote.from_json(json.loads(raw))
         else:
             values[name] = raw
     return Alert(id=alert_id(row["seq"]), **values)

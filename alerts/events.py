@@ -46,7 +46,7 @@ def alert_event(alert: Alert, event: str, now: datetime, zone: ZoneInfo | None) 
         "acknowledged": alert.acknowledged,
         "acked_by": alert.acked_by,
         "suppressed": alert.suppressed,
-    }
+    } | ({} if alert.explanation is None else {"explanation": alert.explanation.to_json()})
 
 
 def alert_line(alert: Alert, now: datetime) -> str:

@@ -105,6 +105,7 @@ def on_breach(alert: Alert | None, finding: Finding, cluster: str, ctx: Context)
                 last_breach_at=now,
                 breach_bases=frozenset({finding.basis}),
                 flapping=ctx.flapping,
+                explanation=finding.explanation,
             )
         )
         draft.transitions.append(Transition("opened", None, "pending", finding.severity))
@@ -122,6 +123,7 @@ def on_breach(alert: Alert | None, finding: Finding, cluster: str, ctx: Context)
             breach_bases=alert.breach_bases | {finding.basis},
             clear_since=None,
             flapping=alert.flapping or ctx.flapping,
+            explanation=finding.explanation or alert.explanation,
         )
         if upgrade:
             draft.move(

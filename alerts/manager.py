@@ -29,6 +29,7 @@ from alerts.notification import Notification
 from alerts.outbox import Outbox
 from alerts.routing import can_escalate, targets
 from alerts.settings import AlertSettings, severity_rank
+from rules.cluster import ClusterLayout
 from rules.findings import Finding
 from rules.permit import Plant
 from rules.topics import TopicError, parse
@@ -54,11 +55,15 @@ class AlertManager:
         record_points: Callable[[list[str]], None] | None = None,
         lang: str | None = None,
         rng: random.Random | None = None,
+        clusters: Sequence[ClusterLayout] = (),
     ) -> None:
         if lang is not None and lang not in LANGS:
             raise AlertsError(f"unknown language {lang!r} (use vi or en)")
         self.settings = settings
         self._plants = {plant.id: plant for plant in plants}
+        # Collection findings of a cluster without a central WWTP are filed under its id.
+        self._places = {c.id: (c.name, c.zone) for c in clusters
+                        if c.central is None and c.id not in self._plants}
         self._book = Book(state_dir)
         self._outbox = Outbox(self._book, settings.outbox, rng)
         self._messages = Messages({str(k): v for k, v in settings.templates.items()})
@@ -349,12 +354,15 @@ class AlertManager:
 
     def _render(self, alert: Alert, event: str, now: datetime) -> list[Notification]:
         plant = self._plants.get(alert.plant)
-        data = alert_event(alert, event, now, plant.zone if plant else None)
+        place = self._places.get(alert.plant)
+        data = alert_event(alert, event, now,
+                           plant.zone if plant else place[1] if place else None)
         rendered: dict[str, tuple[str, str]] = {}
         result = []
         for target in targets(alert, event, self.settings, self._lang):
             if target.lang not in rendered:
-                rendered[target.lang] = self._messages.render(alert, event, target.lang, plant, now)
+                rendered[target.lang] = self._messages.render(alert, event, target.lang, plant,
+                                                              now, place)
             subject, text = rendered[target.lang]
             result.append(
                 Notification(

@@ -62,13 +62,15 @@ class Messages:
             self._words[lang] = words
 
     def render(
-        self, alert: Alert, event: str, lang: str, plant: Plant | None, now: datetime
+        self, alert: Alert, event: str, lang: str, plant: Plant | None, now: datetime,
+        place: tuple[str, ZoneInfo] | None = None,
     ) -> tuple[str, str]:
-        """(subject, body) for one event of one alert in `lang` ("vi" or "en")."""
+        """(subject, body) for one event of one alert in `lang` ("vi" or "en"). `place`: the
+        name and zone of an alert filed under no plant (a cluster without a central WWTP)."""
         if lang not in self._templates:
             raise AlertsError(f"no messages for language {lang!r} (use vi or en)")
         words = self._words[lang]
-        zone = plant.zone if plant else ZoneInfo("UTC")
+        zone = plant.zone if plant else place[1] if place else ZoneInfo("UTC")
 
         def local(value: datetime | None) -> str:
             return "–" if value is None else words.format_datetime(value, zone)
@@ -79,7 +81,7 @@ class Messages:
             "event_name": words.alert_event(event).upper(),
             "id": alert.id,
             "plant": alert.plant,
-            "plant_name": plant.name if plant else alert.plant,
+            "plant_name": plant.name if plant else place[0] if place else alert.plant,
             "station": alert.station,
             "station_name": words.in_sentence(words.station(alert.station)),
             "parameter": alert.parameter,
@@ -102,6 +104,8 @@ class Messages:
             "acked_by": alert.acked_by,
             "ack_note": alert.ack_note,
             "suppressed": alert.suppressed,
+            "note": "" if alert.explanation is None
+            else words.collection_note(alert.explanation),
         }
         subject_template, body_template = self._templates[lang]
         try:

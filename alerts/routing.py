@@ -73,6 +73,7 @@ def targets(
 def _matches(route: RouteSettings, alert: Alert) -> bool:
     return (
         (not route.plants or alert.plant in route.plants)
+        and (not route.clusters or alert.cluster in route.clusters)
         and (not route.stations or alert.station in route.stations)
         and (not route.kinds or alert.kind in route.kinds)
         and severity_rank(alert.severity) >= severity_rank(route.min_severity)

@@ -112,6 +112,10 @@ class RouteSettings(_Model):
     """Which alerts go where. Empty match lists match everything."""
 
     plants: list[str] = Field(default_factory=list)
+    clusters: list[str] = Field(
+        default_factory=list, description="cluster ids: the alerts of their plants and "
+        "factories and their collection findings (filed under the central plant, or the "
+        "cluster id when it has no central WWTP)")
     stations: list[str] = Field(default_factory=list)
     kinds: list[Literal[KINDS]] = Field(default_factory=list)  # type: ignore[valid-type]
     min_severity: Literal[SEVERITIES] = "info"  # type: ignore[valid-type]

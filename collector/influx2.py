@@ -133,6 +133,18 @@ class InfluxV2Store:
             raise _store_error("query", exc) from exc
         return _readings_frame(rows)
 
+    def record_counts(
+        self, plants: Sequence[str], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Records per (plant, station) of `plants` in [start, end), from each plant's frame
+        (a v2 deployment is small; the v1 store counts on the server)."""
+        counts: dict[tuple[str, str], int] = {}
+        for plant in plants:
+            frame = self.read_frame(plant, start, end)
+            for station, n in frame.groupby("station").size().items():
+                counts[(plant, str(station))] = int(n)
+        return counts
+
     def ping(self) -> bool:
         """True when the server answers `/ping` (unauthenticated: says nothing of the token)."""
         return bool(self._client.ping())

@@ -3,7 +3,9 @@
 Every instance stores whatever the broker's MQTT 5 shared subscription hands it, but only the
 owner of a plant alerts on it and runs its scheduled checks, so no plant is checked twice and
 no alert is raised twice. Ownership is a stable hash of the plant id (crc32, not Python's
-salted `hash`), so all instances agree without talking to each other.
+salted `hash`), so all instances agree without talking to each other. A cluster's ledger is
+judged by the owner of its central plant (of its first plant when it has none; of the cluster
+id when it has no plant at all), which reads every plant of the cluster from the store.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 from collector.errors import CollectorError
+from rules.cluster import ClusterLayout
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,11 @@ class Partition:
 
     def owns(self, plant_id: str) -> bool:
         return zlib.crc32(plant_id.encode("utf-8")) % self.instances == self.instance
+
+    def owns_cluster(self, cluster: ClusterLayout) -> bool:
+        """Whether this instance judges the cluster's ledger (exactly one instance does)."""
+        plants = cluster.plants  # central plant first
+        return self.owns(plants[0].id if plants else cluster.id)
 
 
 __all__ = ["Partition"]

@@ -25,15 +25,18 @@ from collector.health import HealthServer
 from collector.influx1 import InfluxV1Store
 from collector.intake import Intake
 from collector.metrics import collector_exposition
-from collector.monitor import Monitor
+from collector.monitor import JOB_BASES, Monitor
 from collector.mqtt import Message, MqttConnection, shared
 from collector.partition import Partition
 from collector.payload import Reading, parse_message
-from collector.schedule import CheckScheduler, PeriodHook
+from collector.schedule import CheckScheduler, PeriodHook, local_midnight
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
 from collector.store import open_store
+from rules.cluster import ClusterLayout
+from rules.collection import NETWORK_STATION, PARAMETER
+from rules.findings import Finding
 from rules.permit import Plant
 from rules.settings import CheckSettings
 from rules.topics import is_ack, subscription
@@ -63,6 +66,7 @@ class Collector:
         partition: Partition | None = None,
         inline_period: float = 0.2,
         switch_interval: float | None = 0.001,
+        clusters: Sequence[ClusterLayout] = (),
     ) -> None:
         self.partition = partition or Partition()
         self.inline_period = inline_period
@@ -79,18 +83,25 @@ class Collector:
         self.spool = Spool(self.state_dir, state.spool_max_mb * 1_000_000)
         self.deadletters = DeadLetterStore(self.state_dir)
         owned = [p for p in plants if self.partition.owns(p.id)]
+        self.clusters = [c for c in clusters if c.keeps_ledger and self.partition.owns_cluster(c)]
+        # Plants of this instance's clusters that another instance owns: their data only
+        # tells this one when a cluster's closed day must be judged again.
+        self._foreign = {p.id: c for c in self.clusters for p in c.plants
+                         if not self.partition.owns(p.id)}
         data = shared(subscription("data"), mqtt.share_group)
         if self.partition.split:
             # Shared: each message is stored by one instance. Watch: the owner of a plant sees
-            # all of its data (inline checks, late marks) and its alert acknowledgements.
+            # all of its data (inline checks, late marks) and its alert acknowledgements; the
+            # owner of a cluster sees its other plants' data too (cluster late marks).
             watch = [subscription("data", plant=p.id) for p in owned]
+            watch += [subscription("data", plant=p) for p in self._foreign]
             watch += [subscription("ack", plant=p.id) for p in owned]
             self.mqtt = MqttConnection(mqtt, [data], self._on_message, watch=watch)
         else:
             self.mqtt = MqttConnection(mqtt, [data, subscription("ack")], self._on_message)
         self.alerts = AlertManager(
             alerts, list(plants), self.state_dir, publish=self.mqtt.publish,
-            record_points=self._record_alert_points, lang=lang,
+            record_points=self._record_alert_points, lang=lang, clusters=clusters,
         )
         self.intake = Intake(
             self.store, self.spool, self.deadletters, ack=self.mqtt.ack,
@@ -102,6 +113,7 @@ class Collector:
         self.scheduler = CheckScheduler(
             owned, checks, self.book, self._load_frame, self.monitor.file_check,
             clock=clock, every=check_every, on_period_closed=on_period_closed,
+            clusters=self.clusters, cluster_sink=self._file_cluster,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -236,10 +248,29 @@ class Collector:
         except PayloadError:
             self.mqtt.ack(message)  # the storing instance dead-letters it
             return
+        cluster = self._foreign.get(readings[0].plant) if readings else None
+        if cluster is not None:
+            earliest = min(r.ts for r in readings)
+            if earliest < local_midnight(self._clock(), cluster.zone):
+                self.book.mark_cluster_late(cluster.id, earliest)
+            self.mqtt.ack(message)
+            return
         self._inline.put((readings, [message]))
 
     def _load_frame(self, plant: Plant, start: datetime, end: datetime) -> pd.DataFrame:
         return self.store.read_frame(plant.id, start, end)
+
+    def _file_cluster(
+        self, plant: str, findings: Sequence[Finding], judged: bool, now: datetime, job: str
+    ) -> None:
+        """A cluster's collection findings to the alert book, as a plant's daily and monthly
+        results go (`Monitor.file_check`): only the job's bases; a judged period without a
+        finding clears the open alert."""
+        bases = JOB_BASES.get(job)
+        if bases is None:
+            return
+        scope = [(plant, NETWORK_STATION, PARAMETER)] if judged else []
+        self.alerts.observe([f for f in findings if f.basis in bases], scope, now, bases=bases)
 
     def _record_alert_points(self, lines: list[str]) -> None:
         try:

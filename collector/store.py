@@ -28,6 +28,10 @@ class Store(Protocol):
 
     def read_frame(self, plant: str, start: datetime, end: datetime) -> pd.DataFrame: ...
 
+    def record_counts(
+        self, plants: Sequence[str], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], int]: ...
+
     def ping(self) -> bool: ...
 
     def close(self) -> None: ...
@@ -74,6 +78,19 @@ class MemoryStore:
         self._check_up()
         return frame_of([r for r in self._points.values()
                          if r.plant == plant and start <= r.ts < end])
+
+    def record_counts(
+        self, plants: Sequence[str], start: datetime, end: datetime
+    ) -> dict[tuple[str, str], int]:
+        """Records per (plant, station) of `plants` in [start, end) (stations without any
+        are left out)."""
+        self._check_up()
+        wanted = set(plants)
+        counts: dict[tuple[str, str], int] = {}
+        for r in self._points.values():
+            if r.plant in wanted and start <= r.ts < end:
+                counts[(r.plant, r.station)] = counts.get((r.plant, r.station), 0) + 1
+        return counts
 
     def count(self, plant: str | None = None) -> int:
         """Number of stored points (as `InfluxV1Store.count`)."""

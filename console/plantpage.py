@@ -148,8 +148,8 @@ class PlantPage(Pages):
         days = [local_today - timedelta(days=i) for i in range(LEDGER_DAYS)]
         since = datetime.combine(days[-1], datetime.min.time(), plant.zone)
         (summary,) = summarise([plant], ctx.results, ctx.alerts, ctx.checks, now)
-        findings: list[Finding] = ctx.results.findings_between(plant.id, since, now,
-                                                               FINDINGS_SHOWN + 1)
+        findings: list[Finding] = ctx.results.stored_findings(plant.id, since, now)[
+            -FINDINGS_SHOWN - 1:][::-1]  # newest first
         treatment: list[TreatmentRow] = []
         if plant.kind == "plant":
             treatment = list(reversed(ctx.results.day_treatment(plant.id, since, now)))

@@ -59,14 +59,17 @@ class CheckResults(Protocol):
     def month_treatment(self, plants: Collection[str] | None, month: str
                         ) -> list[TreatmentRow]: ...
 
-    def findings_between(self, plant: str, start: datetime, end: datetime,
-                         limit: int = 200) -> list[Finding]: ...
+    def stored_findings(self, plant: str, start: datetime, end: datetime
+                        ) -> list[Finding]: ...
 
 
 class ClusterResults(Protocol):
-    """The clusters' collection and treatment ledger kept by the scheduled checks."""
+    """The clusters' collection and treatment ledger kept by the scheduled checks (the check
+    book): day rows and the rows of their months, since/until are plant-local days."""
 
     def cluster_rows(self, cluster: str, since: str, until: str) -> list[ClusterRow]: ...
+
+    def whole_months(self, cluster: str) -> set[str]: ...
 
 
 class ReadingSource(Protocol):

@@ -110,9 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plant")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("report", help="compliance report")
+    p = sub.add_parser("report", help="compliance report of a plant, a cluster or the province")
     p.add_argument("--config", required=True)
-    p.add_argument("--plant", required=True)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--plant", help="a plant's (or factory's) compliance report")
+    which.add_argument("--cluster", help="a cluster's report: central plant, member factories, "
+                       "collection and treatment ledger (with --month)")
+    which.add_argument("--province", action="store_true",
+                       help="the province roll-up of every cluster (with --month)")
     p.add_argument("--month")
     p.add_argument("--from", dest="start")
     p.add_argument("--to", dest="end")

@@ -154,9 +154,9 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config))
     plants = select_plants(config, args.plant)
     start, end = resolve_period(args, config, plants)
-    result, frames = evaluate_plants(config, plants, start, end, args.csv)
-    result = with_clusters(result, config, None if args.plant is None else plants, frames,
-                           start, end, args.csv)
+    result, _ = evaluate_plants(config, plants, start, end, args.csv)
+    result = with_clusters(result, config, None if args.plant is None else plants, start, end,
+                           args.csv)
     if args.json:
         print_json(result.to_json())
     else:
@@ -166,35 +166,30 @@ def run_check(args: argparse.Namespace) -> int:
 
 def with_clusters(
     result: CheckResult, config: Config, plants: list[Plant] | None,
-    frames: dict[str, pd.DataFrame], start: datetime, end: datetime, csv_path: str | None,
+    start: datetime, end: datetime, csv_path: str | None,
 ) -> CheckResult:
     """`result` plus the ledger of every cluster (`plants` None) or of the checked plants'
     clusters; a plant alone in its cluster has only its treatment rows."""
-    from rules.collection import cluster_ledger
+    from rules.collection import cluster_ledger, reading_span
 
     now = min(datetime.now(UTC), end)
     checked = None if plants is None else {p.id for p in plants}
     rows, findings = [], []
     for layout in config.layouts():
         involved = {p.id for p in layout.plants}
-        if (checked is not None and not checked & involved) or not (
-                layout.members or layout.declared):
+        if (checked is not None and not checked & involved) or not layout.keeps_ledger:
             continue
-        for plant in layout.plants:
-            if plant.id not in frames:
-                frames[plant.id] = load_frame(config, plant, start, end, csv_path)
-        ledger = cluster_ledger(layout, frames, config.checks, start, end, now)
+        # The ledger reads one bridged flow step past `end` (rules.collection.reading_span).
+        span = reading_span(layout, config.checks, start, end)
+        ledger_frames = {p.id: load_frame(config, p, *span, csv_path) for p in layout.plants}
+        ledger = cluster_ledger(layout, ledger_frames, config.checks, start, end, now)
         rows += ledger.rows
         findings += ledger.findings
     return dataclasses.replace(result, findings=result.findings + findings, clusters=rows)
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from quantrac.reporting import write_plant_report  # lazy: start-up
-
     config = load_config(Path(args.config))
-    plant = config.plant(args.plant)
-    start, end = resolve_period(args, config, [plant])
     if args.format:
         formats = [f.strip() for f in args.format.split(",") if f.strip()]
         unknown = [f for f in formats if f not in REPORT_FORMATS]
@@ -203,11 +198,40 @@ def run_report(args: argparse.Namespace) -> int:
                               f"(use {','.join(REPORT_FORMATS)})")
     else:
         formats = list(config.reports.formats)
-    paths = write_plant_report(config, plant, start, end, args.csv, formats,
-                               args.lang or config.reports.lang, Path(args.out))
+    lang = args.lang or config.reports.lang
+    if args.cluster is not None or args.province:
+        paths = _rollup_report(args, config, formats, lang)
+    else:
+        from quantrac.reporting import write_plant_report  # lazy: start-up
+
+        plant = config.plant(args.plant)
+        start, end = resolve_period(args, config, [plant])
+        paths = write_plant_report(config, plant, start, end, args.csv, formats, lang,
+                                   Path(args.out))
     for path in paths:
         print(path)
     return 0
+
+
+def _rollup_report(
+    args: argparse.Namespace, config: Config, formats: list[str], lang: str
+) -> list[Path]:
+    """`report --cluster ID` or `report --province`: a calendar month (SPEC)."""
+    from quantrac.rollup import write_cluster, write_province  # lazy: start-up
+
+    flag = "--province" if args.province else "--cluster"
+    if args.start or args.end:
+        raise ConfigError(f"{flag} reports cover a calendar month: give --month, not --from/--to")
+    if not args.month:
+        raise ConfigError(f"{flag} needs --month YYYY-MM")
+    if args.province:
+        if args.csv:
+            raise ConfigError("--province reads the collector's check book and InfluxDB; "
+                              "--csv is for --plant and --cluster reports")
+        return write_province(config, args.month, formats, lang, Path(args.out),
+                              progress=lambda line: print(line, file=sys.stderr))
+    return write_cluster(config, args.cluster, args.month, args.csv, formats, lang,
+                         Path(args.out))
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -314,6 +338,7 @@ def run_collect(args: argparse.Namespace) -> int:
         batch_size=config.service.batch_size,
         flush_interval=config.service.flush_interval_ms / 1000,
         partition=Partition(config.service.instance, config.service.instances),
+        clusters=config.layouts(),
         http=(config.service.http_host, config.service.http_port)
         if config.service.http_port else None,
         on_period_closed=lambda plant, _period, start, end: scheduled_report(

@@ -15,7 +15,7 @@ from alerts.settings import EmailChannelSettings
 from quantrac.config import Config
 from quantrac.sources import load_frame
 from reports.errors import ReportsError
-from reports.model import AlertRow, build_report
+from reports.model import AlertRow, Report, build_report
 from reports.output import write_report
 from rules.evaluate import evaluate
 from rules.limits import plant_limits
@@ -58,17 +58,25 @@ def write_plant_report(
     """Build and write the report; returns the files written."""
     if frame is None:
         frame = load_frame(config, plant, start, end, csv_path)
-    now = datetime.now(UTC)
+    report = plant_report(config, plant, start, end, frame, lang, datetime.now(UTC))
+    out.mkdir(parents=True, exist_ok=True)
+    return write_report(report, formats, out)
+
+
+def plant_report(
+    config: Config, plant: Plant, start: datetime, end: datetime, frame: pd.DataFrame,
+    lang: str, now: datetime,
+) -> Report:
+    """The report model of one plant over [start, end): its readings judged as the checks
+    judge them, with its alert episodes."""
     result = evaluate(frame, plant, config.checks, start, end, min(now, end))
     limits = plant_limits(plant, start.astimezone(plant.zone).date())
-    report = build_report(
+    return build_report(
         frame, plant, result, limits, start, end,
         alerts=alert_rows(config, plant, start, end), lang=lang, generated_at=now,
         min_completeness=config.checks.min_valid_fraction,
         discharge_stations=config.checks.compliance_stations,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    return write_report(report, formats, out)
 
 
 def email_report(config: Config, plant: Plant, paths: list[Path]) -> None:

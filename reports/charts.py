@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
+from reports.cluster import ClusterReport
 from reports.model import Report, valid_series
 from rules.vocabulary import Vocabulary
 
@@ -146,3 +147,30 @@ def draw_charts(report: Report) -> list[Chart]:
     if report.treatment_days:
         charts.append(draw_flow_balance(report))
     return charts
+
+
+def draw_ledger(report: ClusterReport) -> Chart:
+    """The cluster's days: generated, collected and treated-to-standard volumes as grouped,
+    differently hatched bars (read in black and white)."""
+    labels, words = report.labels, report.words
+    rows = report.days
+    figure = Figure(figsize=(8.0, 2.8))
+    axes = figure.add_subplot()
+    positions = list(range(len(rows)))
+    width = 0.28
+    series = (
+        ("generated", [r.generated_m3 for r in rows], "#ffffff", "///"),
+        ("collected", [r.collected_m3 for r in rows], "#9a9a9a", ""),
+        ("treated_compliant", [r.treated_compliant_m3 for r in rows], "#1f3b73", ""),
+    )
+    for offset, (term, values, face, hatch) in zip((-width, 0.0, width), series, strict=True):
+        axes.bar([p + offset for p in positions], values, width,
+                 label=words.cluster_term(term), facecolor=face, hatch=hatch,
+                 edgecolor="black", linewidth=0.5)
+    axes.set_xticks(positions, [r.date[-2:] for r in rows], fontsize=7)
+    axes.set_ylabel("m³")
+    axes.set_title(labels["chart_ledger"], fontsize=10)
+    axes.grid(True, axis="y", linestyle=":", linewidth=0.5, color="#888888")
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3,
+                frameon=False)
+    return Chart("ledger", labels["chart_ledger"], _png(figure))

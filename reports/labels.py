@@ -133,6 +133,129 @@ _VI_TEXT = {
     "note_findings": "{count} đợt «{kind}» ({parameters}).",
     "note_no_values": "{parameter} ({station}): không có giá trị hợp lệ nào trong kỳ.",
     "note_none": "Không có vấn đề về chất lượng dữ liệu.",
+    # -- the cluster report and the province roll-up --------------------------------------
+    "cluster_title": "Báo cáo thu gom và xử lý nước thải",
+    "cluster_subtitle": "Mục tiêu 100 % nước thải được thu gom và xử lý đạt chuẩn",
+    "province_title": "Báo cáo tổng hợp thu gom, xử lý nước thải các cụm công nghiệp",
+    "province_subtitle": (
+        "Mục tiêu 100 % nước thải cụm công nghiệp được thu gom và xử lý đạt chuẩn"
+    ),
+    "all_provinces": "các tỉnh/thành phố",
+    "section_cluster": "Thông tin cụm công nghiệp",
+    "section_central": "Trạm XLNT tập trung",
+    "section_members": "Cơ sở thành viên",
+    "section_ledger": "Sổ thu gom và xử lý nước thải theo ngày",
+    "section_collection_findings": "Các ngày thiếu hụt thu gom",
+    "section_plant_findings": "Vi phạm tại trạm XLNT và cơ sở thành viên",
+    "section_notes": "Ghi chú",
+    "section_totals": "Tổng hợp toàn tỉnh",
+    "section_clusters": "Từng cụm công nghiệp",
+    "cluster_id": "Mã cụm",
+    "member": "Cơ sở",
+    "member_id": "Mã cơ sở",
+    "connection": "Đấu nối",
+    "monitoring": "Hình thức",
+    "judged_by": "Đánh giá theo",
+    "compliance": "Tuân thủ trong kỳ",
+    "month_compliance": "Tuân thủ trong tháng",
+    "online_monitoring": "Quan trắc tự động truyền dữ liệu",
+    "total": "Cả kỳ",
+    "month_so_far": "Lũy kế tháng",
+    "verdict_short_compliant": "Đạt",
+    "verdict_short_compliant_incomplete": "Đạt (dữ liệu chưa đầy đủ)",
+    "verdict_short_noncompliant": "Không đạt",
+    "verdict_short_no_data": "Không đủ cơ sở đánh giá",
+    "verdict_short_unmonitored": "Không có quan trắc tự động",
+    "noncompliant_count": "Không đạt ({count} đợt)",
+    "by_declaration": "Không đánh giá (theo khai báo)",
+    "cluster_ratios": "thu gom {collection}, xử lý đạt chuẩn {treatment}",
+    "cluster_verdict_met": (
+        "ĐẠT MỤC TIÊU 100 %: toàn bộ nước thải phát sinh được thu gom và xử lý đạt chuẩn "
+        "({ratios})."
+    ),
+    "cluster_verdict_not_met": "KHÔNG ĐẠT MỤC TIÊU 100 %: {issues}.",
+    "cluster_verdict_not_judged": "CHƯA KẾT LUẬN MỤC TIÊU 100 % ({reason}): {ratios}.",
+    "cluster_running": "kỳ báo cáo chưa kết thúc",
+    "cluster_unmeasured": "thiếu số liệu lưu lượng",
+    "cluster_not_a_month": "kỳ báo cáo không trọn một tháng",
+    "cluster_issue_unconnected": "{count} cơ sở chưa đấu nối ({members})",
+    "cluster_issue_short_days": "{count} ngày thiếu hụt thu gom",
+    "cluster_issue_central": (
+        "trạm XLNT tập trung có {count} đợt vi phạm (vượt ngưỡng, xả không qua xử lý hoặc "
+        "xử lý chưa đạt 100 %)"
+    ),
+    "cluster_note_method": (
+        "Nước thải phát sinh = lưu lượng xả đo được của các cơ sở có quan trắc tự động + "
+        "lưu lượng khai báo của các cơ sở khác; thu gom = lưu lượng vào trạm XLNT tập trung; "
+        "xử lý đạt chuẩn = lưu lượng ra trong các giờ mọi thông số đạt giới hạn. Các tỷ lệ "
+        "tính trên những giờ mọi đồng hồ lưu lượng đều có số liệu. Thiếu hụt thu gom: lượng "
+        "thu gom thấp hơn lượng phát sinh quá {tolerance} (sai số đồng hồ, tổn thất mạng lưới; "
+        "ngưỡng cấu hình, không phải giá trị quy chuẩn) hoặc có cơ sở chưa đấu nối."
+    ),
+    "cluster_note_declared": (
+        "Cơ sở không có quan trắc tự động được tính theo lưu lượng khai báo; việc tuân thủ "
+        "quy định đấu nối của các cơ sở này không đánh giá được từ dữ liệu."
+    ),
+    "cluster_note_own_treatment": (
+        "Cơ sở tự xử lý và xả thải riêng theo giấy phép của mình, không thuộc mạng lưới thu "
+        "gom của cụm: không tính vào lượng nước thải phát sinh của cụm."
+    ),
+    "cluster_note_data": (
+        "{plant}: {count} đợt thiếu dữ liệu hoặc lỗi thiết bị đo trong kỳ (chi tiết trong "
+        "báo cáo tuân thủ của cơ sở)."
+    ),
+    "cluster_note_running": (
+        "Kỳ báo cáo chưa kết thúc: số liệu tính đến thời điểm lập báo cáo; mục tiêu được "
+        "kết luận khi hết tháng."
+    ),
+    "hash_note_cluster": (
+        "Mã băm được tính trên tệp dữ liệu CSV chuẩn hóa kèm theo báo cáo (số liệu quan trắc "
+        "của mọi trạm trong cụm, <cụm>_<kỳ>_data.csv); kiểm tra bằng lệnh: sha256sum <tệp>."
+    ),
+    "hash_note_province": (
+        "Mã băm được tính trên tệp CSV chuẩn hóa của sổ thu gom, xử lý theo ngày và tháng của "
+        "các cụm kèm theo báo cáo (province_<kỳ>_data.csv); kiểm tra bằng lệnh: "
+        "sha256sum <tệp>."
+    ),
+    "data_rows_ledger": "Số dòng sổ thu gom, xử lý",
+    "province_total_central": "{count} trên {total} cụm công nghiệp có trạm XLNT tập trung",
+    "province_total_reporting": (
+        "{count} trên {monitored} cụm có quan trắc tự động đang truyền dữ liệu đầy đủ"
+    ),
+    "province_total_met": (
+        "{met} trên {total} cụm đạt mục tiêu 100 % ({judged} cụm đã đủ cơ sở kết luận)"
+    ),
+    "province_total_noncompliant": "{count} cụm có vi phạm trong tháng",
+    "province_total_volumes": (
+        "Nước thải phát sinh {generated} m³, thu gom {collected} m³, xử lý đạt chuẩn "
+        "{treated} m³: thu gom {collection}, xử lý đạt chuẩn {treatment}"
+    ),
+    "province_note_reporting": (
+        "Quan trắc tự động truyền dữ liệu: mọi trạm của cụm (trạm XLNT tập trung và cơ sở có "
+        "quan trắc) gửi ít nhất {fraction} số bản ghi dự kiến trong {hours} giờ, từ {start} "
+        "đến {end} (ngưỡng cấu hình, không phải giá trị quy chuẩn)."
+    ),
+    "province_note_compliance": (
+        "Tuân thủ trong tháng: kết quả quan trắc tự động của trạm XLNT tập trung (theo quy "
+        "chuẩn, giấy phép) và của các cơ sở có quan trắc (theo quy định đấu nối của cụm); "
+        "số đợt vi phạm gồm vượt ngưỡng, xả không qua xử lý và xử lý chưa đạt 100 %."
+    ),
+    "province_note_ratios": (
+        "Tỷ lệ của toàn tỉnh tính trên tổng lượng nước thải các cụm trong những giờ có đủ số "
+        "liệu; sai số cho phép khi so lượng thu gom với lượng phát sinh: {tolerance}."
+    ),
+    "province_note_month_so_far": (
+        "Cụm có số liệu «lũy kế tháng»: tháng chưa kết thúc hoặc chưa được đánh giá trọn "
+        "tháng; mục tiêu chưa được kết luận."
+    ),
+    "province_note_no_ledger": (
+        "Chưa có sổ thu gom (chưa khai báo cụm và cơ sở thành viên): {clusters}."
+    ),
+    "province_note_computed": (
+        "Tính lại từ số liệu quan trắc lưu trữ (sổ kiểm tra của bộ thu thập chưa có đủ kết "
+        "quả của tháng): {clusters}."
+    ),
+    "chart_ledger": "Nước thải phát sinh, thu gom và xử lý đạt chuẩn theo ngày",
 }
 
 _EN_TEXT = {
@@ -241,6 +364,131 @@ _EN_TEXT = {
     "note_findings": "{count} “{kind}” episode(s) ({parameters}).",
     "note_no_values": "{parameter} ({station}): no valid value in the period.",
     "note_none": "No data-quality issue.",
+    # -- the cluster report and the province roll-up --------------------------------------
+    "cluster_title": "Wastewater collection and treatment report",
+    "cluster_subtitle": "The 100 % target: all wastewater collected and treated to standard",
+    "province_title": "Province roll-up of industrial-cluster wastewater collection and treatment",
+    "province_subtitle": (
+        "The 100 % target: all industrial-cluster wastewater collected and treated to standard"
+    ),
+    "all_provinces": "all provinces",
+    "section_cluster": "The cluster",
+    "section_central": "Central WWTP",
+    "section_members": "Member factories",
+    "section_ledger": "Daily collection and treatment ledger",
+    "section_collection_findings": "Days of collection shortfall",
+    "section_plant_findings": "Violations at the central WWTP and the member factories",
+    "section_notes": "Notes",
+    "section_totals": "Province totals",
+    "section_clusters": "Clusters",
+    "cluster_id": "Cluster id",
+    "member": "Factory",
+    "member_id": "Factory id",
+    "connection": "Connection",
+    "monitoring": "Known by",
+    "judged_by": "Judged against",
+    "compliance": "Compliance in the period",
+    "month_compliance": "Month compliance",
+    "online_monitoring": "Online monitoring reporting",
+    "total": "Period",
+    "month_so_far": "Month so far",
+    "verdict_short_compliant": "Compliant",
+    "verdict_short_compliant_incomplete": "Compliant (incomplete data)",
+    "verdict_short_noncompliant": "Not compliant",
+    "verdict_short_no_data": "Not assessable",
+    "verdict_short_unmonitored": "No online monitoring",
+    "noncompliant_count": "Not compliant ({count} episodes)",
+    "by_declaration": "Not judged (declared)",
+    "cluster_ratios": "collection {collection}, treatment to standard {treatment}",
+    "cluster_verdict_met": (
+        "100 % TARGET MET: all wastewater generated was collected and treated to standard "
+        "({ratios})."
+    ),
+    "cluster_verdict_not_met": "100 % TARGET NOT MET: {issues}.",
+    "cluster_verdict_not_judged": "100 % TARGET NOT JUDGED ({reason}): {ratios}.",
+    "cluster_running": "the period is not over",
+    "cluster_unmeasured": "flow data missing",
+    "cluster_not_a_month": "the period is not a calendar month",
+    "cluster_issue_unconnected": "{count} member(s) not connected ({members})",
+    "cluster_issue_short_days": "{count} day(s) of collection shortfall",
+    "cluster_issue_central": (
+        "{count} violation episode(s) at the central WWTP (limits exceeded, untreated "
+        "discharge or treatment below 100 %)"
+    ),
+    "cluster_note_method": (
+        "Generated = metered discharge of the factories with online monitoring + declared "
+        "flow of the others; collected = the central WWTP's inflow; treated to standard = its "
+        "outflow in hours every parameter met its limit. Ratios are taken over the hours every "
+        "flowmeter measured. Collection shortfall: collected below generated by more than "
+        "{tolerance} (flowmeter error, network losses; a configured allowance, not a "
+        "regulation value) or a member not connected."
+    ),
+    "cluster_note_declared": (
+        "Members without online monitoring count with their declared flow; whether they keep "
+        "the connection rules cannot be judged from data."
+    ),
+    "cluster_note_own_treatment": (
+        "Members with their own treatment and discharge hold their own permit and are outside "
+        "the cluster's network: they do not count in the cluster's generated wastewater."
+    ),
+    "cluster_note_data": (
+        "{plant}: {count} missing-data or sensor-fault episode(s) in the period (see the "
+        "plant's compliance report)."
+    ),
+    "cluster_note_running": (
+        "The period is not over: figures up to the time of this report; the target is "
+        "judged once the month ends."
+    ),
+    "hash_note_cluster": (
+        "The hash is computed over the canonical CSV data file delivered with this report "
+        "(the readings of every station of the cluster, <cluster>_<period>_data.csv); verify "
+        "with: sha256sum <file>."
+    ),
+    "hash_note_province": (
+        "The hash is computed over the canonical CSV of the clusters' daily and monthly "
+        "ledger rows delivered with this report (province_<period>_data.csv); verify with: "
+        "sha256sum <file>."
+    ),
+    "data_rows_ledger": "Ledger rows",
+    "province_total_central": "{count} of {total} industrial clusters have a central WWTP",
+    "province_total_reporting": (
+        "{count} of {monitored} clusters with online monitoring report in full"
+    ),
+    "province_total_met": (
+        "{met} of {total} clusters met the 100 % target ({judged} could be judged)"
+    ),
+    "province_total_noncompliant": "{count} cluster(s) with violations in the month",
+    "province_total_volumes": (
+        "Generated {generated} m³, collected {collected} m³, treated to standard {treated} m³: "
+        "collection {collection}, treatment to standard {treatment}"
+    ),
+    "province_note_reporting": (
+        "Online monitoring reporting: every station of the cluster (the central WWTP and the "
+        "metered factories) sent at least {fraction} of its expected records in the {hours} h "
+        "from {start} to {end} (a configured threshold, not a regulation value)."
+    ),
+    "province_note_compliance": (
+        "Month compliance: the online monitoring results of the central WWTP (against its "
+        "regulation and permit) and of the metered factories (against the cluster's "
+        "connection rules); episodes count limit exceedances, untreated discharge and "
+        "treatment below 100 %."
+    ),
+    "province_note_ratios": (
+        "The province's ratios add up the clusters' wastewater over the hours with data; "
+        "allowance when comparing collected with generated: {tolerance}."
+    ),
+    "province_note_month_so_far": (
+        "Clusters shown with the “month so far”: the month is not over or not yet judged "
+        "whole; their target is not judged."
+    ),
+    "province_note_no_ledger": (
+        "No collection ledger (no cluster entry or member factory configured): {clusters}."
+    ),
+    "province_note_computed": (
+        "Computed again from the stored readings (the collector's check book lacks part of "
+        "the month): {clusters}."
+    ),
+    "chart_ledger": "Generated, collected and treated-to-standard wastewater per day",
 }
 
 

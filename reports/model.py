@@ -60,6 +60,11 @@ class PlantInfo:
     column: str
     kq: float | None
     kf: float | None
+    # What the plant is judged against, as printed: the regulation's designation, or for a
+    # factory connected to its cluster's network the cluster's connection rules (REGULATIONS.md
+    # §1: members follow the cluster operator's connection rules, not QCVN 40 directly).
+    judged_by: str = ""
+    connection_rules: bool = False  # then column, Kq and Kf are not the plant's terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +250,7 @@ def canonical_csv(frame: pd.DataFrame) -> bytes:
     columns = [*ID_COLUMNS, *keys, *(status_column(k) for k in keys)]
     if frame.empty:
         return (",".join(columns) + "\n").encode("utf-8")
-    data = frame.sort_values(["time", "station"], kind="stable")
+    data = frame.sort_values(["time", "plant", "station"], kind="stable")
     out = pd.DataFrame(
         {
             "time": data["time"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -277,6 +282,15 @@ def limit_rows(limits: EffectiveLimits, words: Vocabulary) -> dict[str, LimitRow
                       source=limits.source_text(key, words))
         for key, limit in limits.limits.items()
     }
+
+
+def judged_against(plant: Plant, limits: EffectiveLimits, words: Vocabulary) -> str:
+    """What a plant is judged against, as a report prints it: the regulation's designation,
+    or the cluster's connection rules for a factory connected to the cluster's network."""
+    if plant.connection_status == "connected":
+        phrase = words.limit_origin("connection", limits.regulation, limits.column)
+        return phrase[:1].upper() + phrase[1:]
+    return words.designation(limits.regulation)
 
 
 def build_report(
@@ -340,9 +354,12 @@ def build_report(
                  completeness, treatment_days, min_completeness)
     verdict_status, verdict = _verdict(labels, vocabulary, findings, treatment_total,
                                        parameters, completeness, min_completeness)
+    connected = plant.connection_status == "connected"
     info = PlantInfo(plant.id, plant.name, plant.cluster, plant.timezone,
                      plant.design_flow_m3_day, limits.regulation, limits.column,
-                     limits.kq, limits.kf)
+                     limits.kq, limits.kf,
+                     judged_by=judged_against(plant, limits, vocabulary),
+                     connection_rules=connected)
     return Report(
         lang=lang,
         plant=info,

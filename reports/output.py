@@ -1,7 +1,9 @@
 """Writing a report's files: the one entry point the command line and the scheduler call.
 
-File names: `<plant>_<period>_<lang>.html|.pdf` and `<plant>_<period>_<table>.csv`; every part
-is sanitized so no id can reach outside `out_dir`.
+File names: `<plant>_<period>_<lang>.html|.pdf` and `<plant>_<period>_<table>.csv`; a
+cluster's `cluster_<cluster>_<period>_…` (a cluster may share its central plant's id), the
+province roll-up's `province_<period>_…`. Every part is sanitized so no id can reach outside
+`out_dir`.
 """
 
 from __future__ import annotations
@@ -9,13 +11,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from reports.charts import Chart, draw_charts
+from reports.charts import Chart, draw_charts, draw_ledger
+from reports.cluster import ClusterReport
 from reports.errors import ReportsError
 from reports.filenames import safe_part, safe_path
-from reports.html import render_html
+from reports.html import render_cluster_html, render_html, render_province_html
 from reports.model import Report
 from reports.pdf import render_pdf
-from reports.tables import TABLES, render_table
+from reports.province import ProvinceReport
+from reports.rollup_pdf import render_cluster_pdf, render_province_pdf
+from reports.tables import (
+    CLUSTER_TABLES,
+    PROVINCE_TABLES,
+    TABLES,
+    render_cluster_table,
+    render_province_table,
+    render_table,
+)
 
 FORMATS = ("html", "pdf", "csv")
 
@@ -31,9 +43,7 @@ def write_report(report: Report, formats: Sequence[str], out_dir: Path) -> list[
     Charts are drawn once and shared by HTML and PDF. The `csv` format writes the tables
     daily, parameters, episodes, treatment, alerts and data (the canonical, hashed data).
     """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ReportsError(f"unknown report format(s) {unknown or formats} (use {FORMATS})")
+    _check_formats(formats)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = report_stem(report)
     lang = safe_part(report.lang)
@@ -52,5 +62,64 @@ def write_report(report: Report, formats: Sequence[str], out_dir: Path) -> list[
             for table in TABLES:
                 path = safe_path(out_dir, f"{stem}_{table}.csv")
                 path.write_bytes(render_table(report, table))
+                written.append(path)
+    return written
+
+
+def _check_formats(formats: Sequence[str]) -> None:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ReportsError(f"unknown report format(s) {unknown or formats} (use {FORMATS})")
+
+
+def write_cluster_report(report: ClusterReport, formats: Sequence[str],
+                         out_dir: Path) -> list[Path]:
+    """Write the cluster report in `formats` into `out_dir`; return the paths written. The
+    `csv` format writes the tables ledger, members, findings and data (the hashed readings)."""
+    _check_formats(formats)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"cluster_{safe_part(report.cluster)}_{safe_part(report.period)}"
+    lang = safe_part(report.lang)
+    charts = [draw_ledger(report)] if {"html", "pdf"} & set(formats) and report.days else []
+    written: list[Path] = []
+    for fmt in dict.fromkeys(formats):
+        if fmt == "html":
+            path = safe_path(out_dir, f"{stem}_{lang}.html")
+            path.write_text(render_cluster_html(report, charts), encoding="utf-8")
+            written.append(path)
+        elif fmt == "pdf":
+            path = safe_path(out_dir, f"{stem}_{lang}.pdf")
+            path.write_bytes(render_cluster_pdf(report, charts))
+            written.append(path)
+        else:
+            for table in CLUSTER_TABLES:
+                path = safe_path(out_dir, f"{stem}_{table}.csv")
+                path.write_bytes(render_cluster_table(report, table))
+                written.append(path)
+    return written
+
+
+def write_province_report(report: ProvinceReport, formats: Sequence[str],
+                          out_dir: Path) -> list[Path]:
+    """Write the province roll-up in `formats` into `out_dir`; return the paths written. The
+    `csv` format writes the tables clusters and data (the hashed ledger rows)."""
+    _check_formats(formats)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"province_{safe_part(report.period)}"
+    lang = safe_part(report.lang)
+    written: list[Path] = []
+    for fmt in dict.fromkeys(formats):
+        if fmt == "html":
+            path = safe_path(out_dir, f"{stem}_{lang}.html")
+            path.write_text(render_province_html(report), encoding="utf-8")
+            written.append(path)
+        elif fmt == "pdf":
+            path = safe_path(out_dir, f"{stem}_{lang}.pdf")
+            path.write_bytes(render_province_pdf(report))
+            written.append(path)
+        else:
+            for table in PROVINCE_TABLES:
+                path = safe_path(out_dir, f"{stem}_{table}.csv")
+                path.write_bytes(render_province_table(report, table))
                 written.append(path)
     return written

@@ -38,8 +38,8 @@ from reports.model import Report
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
-_PAGE = landscape(A4)
-_MARGIN = 12 * mm
+PAGE = landscape(A4)
+MARGIN = 12 * mm
 
 
 def font_paths() -> tuple[Path, Path]:
@@ -60,10 +60,12 @@ def _register_fonts() -> None:
         pdfmetrics.registerFont(TTFont(name, str(path)))
 
 
-class _Styles:
-    """Paragraph styles of one document (built per render: no shared mutable state)."""
+class Styles:
+    """Paragraph styles of one document (built per render: no shared mutable state); the
+    fonts they name are registered first (a paragraph resolves its font when made)."""
 
     def __init__(self) -> None:
+        _register_fonts()
         self.title = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=16, leading=20)
         self.h2 = ParagraphStyle("h2", fontName=FONT_BOLD, fontSize=12, leading=15,
                                  spaceBefore=8, spaceAfter=4)
@@ -75,13 +77,15 @@ class _Styles:
         self.head = ParagraphStyle("head", fontName=FONT_BOLD, fontSize=7, leading=8.5)
 
 
-def _p(text: Any, style: ParagraphStyle) -> Paragraph:
+def para(text: Any, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text (escaped: reportlab reads markup)."""
     return Paragraph(escape(str(text)), style)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: _Styles,
-           widths: Sequence[float] | None = None, total: bool = False) -> Table:
-    data: list[list[Any]] = [[_p(h, styles.head) for h in header]]
+def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: Styles,
+         widths: Sequence[float] | None = None, total: bool = False) -> Table:
+    """A table with a repeated, shaded header row (and a bold last row when `total`)."""
+    data: list[list[Any]] = [[para(h, styles.head) for h in header]]
     for row in rows:
         data.append([cell if isinstance(cell, Flowable) else str(cell) for cell in row])
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
@@ -101,7 +105,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: _Styles
     return table
 
 
-def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flowable]:
+def _story(report: Report, charts: Sequence[Chart], styles: Styles) -> list[Flowable]:
     words = report.words
     L = report.labels.text  # same short names as in the HTML template
     plant = report.plant
@@ -112,31 +116,32 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
         return words.format_datetime(value, zone)
 
     story: list[Flowable] = [
-        _p(f"{L['title']}: {plant.name}", styles.title),
-        _p(f"{L['subtitle']} · {L['period']} {report.period_text} ({dt(report.start)} "
+        para(f"{L['title']}: {plant.name}", styles.title),
+        para(f"{L['subtitle']} · {L['period']} {report.period_text} ({dt(report.start)} "
            f"– {dt(report.end)}, {plant.timezone})", styles.body),
-        _p(f"{L['verdict']}: {report.verdict}", styles.verdict),
-        _p(L["section_permit"], styles.h2),
+        para(f"{L['verdict']}: {report.verdict}", styles.verdict),
+        para(L["section_permit"], styles.h2),
     ]
     identity = [
         (L["plant"], plant.name), (L["plant_id"], plant.id), (L["cluster"], plant.cluster),
         (L["design_flow"], num(plant.design_flow_m3_day, 0)),
-        (L["regulation"], words.designation(plant.regulation)), (L["column"], plant.column),
-        (L["kq"], words.format_coefficient(plant.kq)),
-        (L["kf"], words.format_coefficient(plant.kf)),
+        (L["regulation"], plant.judged_by or words.designation(plant.regulation)),
     ]
-    story.append(_table(["", ""], [[_p(k, styles.head), _p(v, styles.cell)] for k, v in identity],
+    if not plant.connection_rules:  # a connected factory has no column or coefficients
+        identity += [(L["column"], plant.column), (L["kq"], words.format_coefficient(plant.kq)),
+                     (L["kf"], words.format_coefficient(plant.kf))]
+    story.append(grid(["", ""], [[para(k, styles.head), para(v, styles.cell)] for k, v in identity],
                         styles, widths=[60 * mm, 120 * mm]))
     story.append(Spacer(1, 4))
-    story.append(_table(
+    story.append(grid(
         [L["parameter"], L["limit_min"], L["limit_max"], L["unit"], L["source"]],
-        [[_p(words.parameter(r.parameter), styles.cell), dec(r.min), dec(r.max),
-          _p(r.unit, styles.cell), _p(r.source, styles.cell)] for r in report.limits],
+        [[para(words.parameter(r.parameter), styles.cell), dec(r.min), dec(r.max),
+          para(r.unit, styles.cell), para(r.source, styles.cell)] for r in report.limits],
         styles, widths=[55 * mm, 25 * mm, 25 * mm, 25 * mm, 110 * mm]))
     for note in report.limit_notes:
-        story.append(_p(note, styles.body))
+        story.append(para(note, styles.body))
 
-    story.append(_p(L["section_treatment"], styles.h2))
+    story.append(para(L["section_treatment"], styles.h2))
     rows = [[words.format_date(date.fromisoformat(r.date)), num(r.inflow_m3, 1),
              num(r.outflow_m3, 1), num(r.bypass_m3, 1), pct(r.treated_ratio),
              pct(r.compliant_ratio)] for r in report.treatment_days]
@@ -145,24 +150,25 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
         rows.append([L["month_total"], num(total.inflow_m3, 1), num(total.outflow_m3, 1),
                      num(total.bypass_m3, 1), pct(total.treated_ratio),
                      pct(total.compliant_ratio)])
-    story.append(_table([L["date"], L["inflow"], L["outflow"], L["bypass"], L["treated_ratio"],
+    story.append(grid([L["date"], L["inflow"], L["outflow"], L["bypass"], L["treated_ratio"],
                          L["compliant_ratio"]], rows, styles, total=total is not None))
 
-    story.append(_p(L["section_parameters"], styles.h2))
-    story.append(_table(
+    story.append(para(L["section_parameters"], styles.h2))
+    story.append(grid(
         [L["station"], L["parameter"], L["limit"], L["valid_count"], L["min"], L["mean"],
          L["max"], L["over_limit"], L["episodes"], L["episode_minutes"], L["worst_ratio"],
          L["completeness"], L["calibrating_minutes"], L["error_minutes"]],
-        [[_p(words.station(p.station), styles.cell), _p(words.parameter(p.parameter), styles.cell),
-          _p(words.format_limit(p.limit_min, p.limit_max, p.unit), styles.cell), p.valid_count,
+        [[para(words.station(p.station), styles.cell),
+          para(words.parameter(p.parameter), styles.cell),
+          para(words.format_limit(p.limit_min, p.limit_max, p.unit), styles.cell), p.valid_count,
           num(p.min), num(p.mean), num(p.max), p.over_limit, p.episodes,
           num(p.episode_minutes, 0), num(p.worst_ratio), pct(p.completeness),
           num(p.calibrating_minutes, 0), num(p.error_minutes, 0)] for p in report.parameters],
         styles, widths=[18 * mm, 32 * mm, 24 * mm] + [18.5 * mm] * 11))
 
-    story.append(_p(L["section_episodes"], styles.h2))
+    story.append(para(L["section_episodes"], styles.h2))
     if report.episodes:
-        story.append(_table(
+        story.append(grid(
             [L["station"], L["parameter"], L["kind"], L["basis"], L["start"], L["end"],
              L["duration_minutes"], L["value"], L["limit"], L["ratio"], L["severity"]],
             [[words.station(e.finding.station), words.parameter(e.finding.parameter),
@@ -173,10 +179,10 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
              for e in report.episodes],
             styles))
     else:
-        story.append(_p(L["none"], styles.body))
+        story.append(para(L["none"], styles.body))
 
-    story.append(_p(L["section_daily"], styles.h2))
-    story.append(_table(
+    story.append(para(L["section_daily"], styles.h2))
+    story.append(grid(
         [L["date"], L["day_status"], L["compliant_ratio"], L["over_limit"], L["episodes"],
          L["completeness"],
          *(f"{words.parameter(k)} ({L['mean']})" for k in report.day_parameters)],
@@ -186,78 +192,91 @@ def _story(report: Report, charts: Sequence[Chart], styles: _Styles) -> list[Flo
          for d in report.days],
         styles))
 
-    story.append(_p(L["section_alerts"], styles.h2))
+    story.append(para(L["section_alerts"], styles.h2))
     if report.alerts:
         reasons = report.has_reasons  # the column appears once the book records reasons
-        story.append(_table(
+        story.append(grid(
             [L["alert_id"], L["parameter"], L["kind"], L["severity"], L["state"], L["start"],
              L["end"], L["acked_by"], L["acked_at"], *([L["reason"]] if reasons else []),
              L["note"]],
-            [[_p(a.id, styles.cell), _p(words.parameter(a.parameter), styles.cell),
-              _p(words.kind(a.kind), styles.cell), _p(words.severity(a.severity), styles.cell),
-              _p(words.alert_state(a.state), styles.cell), dt(a.start),
-              dt(a.end), _p(a.acked_by, styles.cell), dt(a.acked_at),
-              *([_p(words.reason(a.reason) if a.reason else "", styles.cell)] if reasons else []),
-              _p(a.note, styles.cell)]
+            [[para(a.id, styles.cell), para(words.parameter(a.parameter), styles.cell),
+              para(words.kind(a.kind), styles.cell), para(words.severity(a.severity), styles.cell),
+              para(words.alert_state(a.state), styles.cell), dt(a.start),
+              dt(a.end), para(a.acked_by, styles.cell), dt(a.acked_at),
+              *([para(words.reason(a.reason) if a.reason else "", styles.cell)] if reasons else []),
+              para(a.note, styles.cell)]
              for a in report.alerts],
             styles, widths=[24 * mm, 25 * mm, 25 * mm, 20 * mm, 18 * mm, 27 * mm, 27 * mm,
                             28 * mm, 27 * mm, *([22 * mm] if reasons else []),
                             52 * mm - (22 * mm if reasons else 0)]))
     else:
-        story.append(_p(L["none"], styles.body))
+        story.append(para(L["none"], styles.body))
 
-    story.append(_p(L["section_quality"], styles.h2))
+    story.append(para(L["section_quality"], styles.h2))
     for note in report.notes or (L["note_none"],):
-        story.append(_p(f"• {note}", styles.body))
+        story.append(para(f"• {note}", styles.body))
 
-    usable = _PAGE[0] - 2 * _MARGIN
+    usable = PAGE[0] - 2 * MARGIN
     for index, chart in enumerate(charts):
         image = Image(io.BytesIO(chart.png), hAlign="LEFT")
         scale = min(1.0, usable / image.imageWidth, (62 * mm) / image.imageHeight)
         image.drawWidth = image.imageWidth * scale
         image.drawHeight = image.imageHeight * scale
         # the section heading travels with the first chart (no orphan heading at a page end)
-        head = [_p(L["section_charts"], styles.h2)] if index == 0 else []
+        head = [para(L["section_charts"], styles.h2)] if index == 0 else []
         story.append(KeepTogether([*head, image, Spacer(1, 6)]))
 
-    story.append(_p(L["section_provenance"], styles.h2))
+    story.append(para(L["section_provenance"], styles.h2))
     provenance = [
         (L["generated_at"], dt(report.generated_at)),
         (L["software_version"], f"quantrac {report.software_version}"),
         (L["data_rows"], str(report.data_rows)),
         (L["data_sha256"], report.data_sha256),
     ]
-    story.append(_table(["", ""], [[_p(k, styles.head), _p(v, styles.cell)]
+    story.append(grid(["", ""], [[para(k, styles.head), para(v, styles.cell)]
                                    for k, v in provenance], styles,
                         widths=[60 * mm, 130 * mm]))
-    story.append(_p(L["hash_note"], styles.body))
+    story.append(para(L["hash_note"], styles.body))
     return story
 
 
 def render_pdf(report: Report, charts: Sequence[Chart] = ()) -> bytes:
     """The report as PDF bytes (A4 landscape, fonts embedded)."""
+    return build_pdf(
+        _story(report, charts, Styles()),
+        title=f"{report.labels['title']} — {report.plant.name} — {report.period_text}",
+        version=report.software_version,
+        subject=report.plant.judged_by or report.words.designation(report.plant.regulation),
+        footer=f"{report.plant.id} · {report.period_text} · "
+               f"SHA-256 {report.data_sha256[:16]}…",
+    )
+
+
+def build_pdf(story: list[Flowable], *, title: str, version: str, subject: str,
+              footer: str) -> bytes:
+    """A4 landscape PDF bytes of `story`, DejaVu Sans embedded, `footer` and the page number
+    on every page."""
     _register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
-        pagesize=_PAGE,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_MARGIN,
-        bottomMargin=_MARGIN,
-        title=f"{report.labels['title']} — {report.plant.name} — {report.period_text}",
-        author=f"quantrac {report.software_version}",
-        subject=report.words.designation(report.plant.regulation),
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author=f"quantrac {version}",
+        subject=subject,
         creator="quantrac",
     )
 
-    def footer(canvas: Any, document: Any) -> None:
+    def draw_footer(canvas: Any, document: Any) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 7)
-        canvas.drawString(_MARGIN, 6 * mm, f"{report.plant.id} · {report.period_text} · "
-                          f"SHA-256 {report.data_sha256[:16]}…")
-        canvas.drawRightString(_PAGE[0] - _MARGIN, 6 * mm, str(document.page))
+        canvas.drawString(MARGIN, 6 * mm, footer)
+        canvas.drawRightString(PAGE[0] - MARGIN, 6 * mm, str(document.page))
         canvas.restoreState()
 
-    doc.build(_story(report, charts, _Styles()), onFirstPage=footer, onLaterPages=footer)
+    doc.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer)
     return buffer.getvalue()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.permit import parse_duration
 from rules.vocabulary import Lang
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
@@ -137,6 +139,37 @@ class Circular10Layout(BaseModel):
         return self.units.get(key, DEFAULT_UNITS.get(key, "-"))
 
 
+class ProvinceSettings(BaseModel):
+    """The province roll-up: when a cluster's online monitoring counts as reporting.
+
+    No regulation fixes it (REGULATIONS.md §3 asks for continuous transmission and alerts on
+    breaks), so these numbers are the operator's choice."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reporting_window: str = Field(
+        default="24h", description="a monitored plant reports when its stations sent data in "
+        "this span (SPEC: the last 24 h)")
+    reporting_min_fraction: float = Field(
+        default=0.75, gt=0.0, le=1.0, description="the share of the records its stations' "
+        "interval expects in that span that counts as reporting (default: the share that "
+        "makes a mean count, REGULATIONS.md §4)")
+    reporting_reference: Literal["period_end", "now"] = Field(
+        default="period_end", description="the window ends at the end of the reported month "
+        "(at the time of the report while the month runs), or always at the time of the "
+        "report")
+
+    @field_validator("reporting_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def window(self) -> timedelta:
+        return parse_duration(self.reporting_window)
+
+
 class ReportSettings(BaseModel):
     """`[reports]`: defaults of `quantrac report`, the scheduled report and its e-mailing."""
 
@@ -154,6 +187,7 @@ class ReportSettings(BaseModel):
     # a day whose valid/expected fraction is below this is marked incomplete
     min_completeness: float = Field(default=0.75, ge=0.0, le=1.0)
     circular10: Circular10Layout = Field(default_factory=Circular10Layout)
+    province: ProvinceSettings = Field(default_factory=ProvinceSettings)
 
     @field_validator("email_to")
     @classmethod

@@ -11,9 +11,17 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from reports.cluster import ClusterReport
 from reports.model import Report
+from reports.province import ProvinceReport
 
 TABLES = ("daily", "parameters", "episodes", "treatment", "alerts", "data")
+CLUSTER_TABLES = ("ledger", "members", "findings", "data")
+PROVINCE_TABLES = ("clusters", "data")
+_LEDGER = ["cluster", "date", "generated_m3", "collected_m3", "treated_compliant_m3",
+           "collection_ratio", "treatment_ratio", "target_met"]
+_FINDING = ["plant", "station", "parameter", "kind", "basis", "start", "end", "value", "limit",
+            "ratio", "severity", "note"]
 Table = tuple[list[str], list[list[Any]]]
 
 
@@ -113,4 +121,44 @@ def render_table(report: Report, name: str) -> bytes:
         "alerts": alerts_table,
     }
     header, rows = builders[name](report)
+    return table_csv(header, rows)
+
+
+def render_cluster_table(report: ClusterReport, name: str) -> bytes:
+    """The CSV bytes of cluster table `name` (CLUSTER_TABLES): the ledger rows as `check
+    --json` has them (days, then the period's row), the members, every finding (SPEC fields
+    and the English `note`), and the hashed readings."""
+    if name == "data":
+        return report.data_csv
+    if name == "ledger":
+        rows = [*report.days, *([report.total] if report.total else [])]
+        return table_csv(_LEDGER, [[r.to_json()[h] for h in _LEDGER] for r in rows])
+    if name == "members":
+        header = ["id", "name", "metered", "connection", "declared_flow_m3_day",
+                  "discharged_m3", "verdict_status", "limit_episodes", "completeness"]
+        return table_csv(header, [
+            [m.id, m.name, m.metered, m.connection, m.declared_flow_m3_day,
+             _round(m.discharged_m3, 3), m.standing.verdict_status if m.standing else None,
+             m.standing.limit_episodes if m.standing else None,
+             _round(m.standing.completeness) if m.standing else None]
+            for m in report.members])
+    findings = [*report.collection_findings, *report.plant_findings]
+    return table_csv(_FINDING, [[f.to_json().get(h, "") for h in _FINDING] for f in findings])
+
+
+def render_province_table(report: ProvinceReport, name: str) -> bytes:
+    """The CSV bytes of province table `name` (PROVINCE_TABLES): one row per cluster, and the
+    hashed ledger rows."""
+    if name == "data":
+        return report.data_csv
+    header = ["cluster", "name", "province", "central_plant", "monitored_plants",
+              "reporting_plants", "compliance", "violation_episodes", *_LEDGER[2:], "whole",
+              "source"]
+    rows = []
+    for c in report.clusters:
+        month = c.month.to_json() if c.month is not None else {}
+        rows.append([c.layout.id, c.layout.name, c.layout.province,
+                     c.layout.central.id if c.layout.central else None, len(c.reporting),
+                     c.reporting_count, c.compliance.status, c.compliance.episodes,
+                     *(month.get(h) for h in _LEDGER[2:7]), c.target_met, c.whole, c.source])
     return table_csv(header, rows)

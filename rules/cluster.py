@@ -80,6 +80,12 @@ class ClusterLayout:
         return ZoneInfo(self.timezone)
 
     @property
+    def keeps_ledger(self) -> bool:
+        """Whether the cluster has a collection ledger: a `[[clusters]]` entry or member
+        factories (a plant alone in its cluster has only its own treatment rows)."""
+        return self.declared or bool(self.members)
+
+    @property
     def plants(self) -> tuple[Plant, ...]:
         """Every plant whose readings the cluster's ledger needs: central plant first."""
         metered = tuple(m.plant for m in self.members if m.plant is not None)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from rules.cluster import ClusterLayout, Member
 from rules.evaluate import plant_ledger
-from rules.findings import Finding
+from rules.findings import CollectionNote, Finding
 from rules.permit import CONNECTION_STATION, Plant
 from rules.results import ClusterRow
 from rules.series import Series, extract, in_range, plant_rows, station_rows, to_ns
@@ -39,6 +39,7 @@ from rules.treatment import (
     treatment_row,
     well_measured,
 )
+from rules.vocabulary import Vocabulary
 from rules.windows import Windows, calendar_pieces
 
 NETWORK_STATION = "network"  # collection_shortfall findings are about the cluster's network
@@ -57,6 +58,9 @@ class ClusterLedger:
 
     rows: list[ClusterRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # m³ each member discharged over the judged range (metered: its connection meter; else
+    # its declared flow), own_treatment members included though they are outside the ledger
+    members: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +85,14 @@ def cluster_ledger(
     collected one by more than `collection_tolerance`, or a member is not connected.
 
     `frames` maps plant id → readings of that plant (the central plant and the metered
-    members); a missing plant has no data. The finding's plant is the central plant, or the
-    cluster id for a cluster without one."""
+    members) over `reading_span`; a missing plant has no data. The finding's plant is the
+    central plant, or the cluster id for a cluster without one."""
     horizon = min(end, now)
     if to_ns(horizon) <= to_ns(start):
         return ClusterLedger()
     hours = calendar_pieces("hourly_mean", layout.zone, start, horizon)
-    sources = [_volumes(m, frames, settings, hours, start, horizon)
-               for m in layout.members if m.connection != "own_treatment"]
+    everyone = [_volumes(m, frames, settings, hours, start, horizon) for m in layout.members]
+    sources = [s for s in everyone if s.member.connection != "own_treatment"]
     metered_ok = np.ones(len(hours), dtype=bool)
     for source in sources:
         metered_ok &= source.measured
@@ -108,14 +112,56 @@ def cluster_ledger(
         rows.append(row)
         if short:
             ratio = row.collection_ratio  # None: not measured, but a member is not connected
+            note = _explain(layout, period, sources, plant, collect_ok, settings)
             findings.append(Finding(
-                plant=layout.central.id if layout.central else layout.id,
+                plant=finding_plant(layout),
                 station=NETWORK_STATION, parameter=PARAMETER, kind="collection_shortfall",
                 basis=period.basis, start=period.start, end=period.end,
                 value=ratio, limit=1.0, ratio=ratio, severity=settings.shortfall_severity,
-                note=_explain(layout, period, sources, plant, collect_ok, settings),
+                note=Vocabulary.for_lang("en").collection_note(note), explanation=note,
             ))
-    return ClusterLedger(rows, findings)
+    return ClusterLedger(rows, findings, {s.member.id: float(s.volume.sum()) for s in everyone})
+
+
+def _bridge(plant: Plant, settings: CheckSettings) -> timedelta:
+    """The longest step between two flow readings still integrated (not a gap)."""
+    return settings.flow_gap_intervals * plant.interval_delta
+
+
+def reading_span(
+    layout: ClusterLayout, settings: CheckSettings, start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    """The readings `cluster_ledger` over [start, end) uses: past `end` by the longest bridged
+    flow step, so the step that crosses `end` (23:55 → 00:00) counts in the range whether a
+    day is judged alone or in its month; a day's rows then add up to the month's."""
+    return start, end + max((_bridge(p, settings) for p in layout.plants),
+                            default=timedelta(0))
+
+
+def finding_plant(layout: ClusterLayout) -> str:
+    """The plant a cluster's collection findings name: its central plant, else the cluster."""
+    return layout.central.id if layout.central else layout.id
+
+
+def month_to_date(
+    days: Sequence[ClusterRow], cluster: str, label: str, central: bool
+) -> ClusterRow:
+    """The row of a month not (wholly) judged yet, from its judged days: volumes and ratios
+    add up exactly (each day row carries its ratios' own volumes); `target_met` is None, as
+    for any partial period. `central`: whether the cluster has a central plant."""
+    def total(name: str) -> float:
+        return float(sum(getattr(row, name) for row in days))
+
+    gen_c, col_c = total("measured_generated_m3"), total("measured_collected_m3")
+    gen_t, trt_t = total("judged_generated_m3"), total("judged_compliant_m3")
+    return ClusterRow(
+        cluster=cluster, date=label, generated_m3=total("generated_m3"),
+        collected_m3=total("collected_m3"), treated_compliant_m3=total("treated_compliant_m3"),
+        collection_ratio=None if gen_c <= 0 else col_c / gen_c,
+        treatment_ratio=(None if gen_t <= 0 else trt_t / gen_t) if central else 0.0,
+        target_met=None, measured_generated_m3=gen_c, measured_collected_m3=col_c,
+        judged_generated_m3=gen_t, judged_compliant_m3=trt_t,
+    )
 
 
 def _volumes(
@@ -136,9 +182,10 @@ def _connection_flow(
     plant: Plant, frames: Mapping[str, pd.DataFrame], settings: CheckSettings,
     start: datetime, end: datetime,
 ) -> Series:
-    """A metered member's discharge: `flow_out` at its `connection` station."""
+    """A metered member's discharge: `flow_out` at its `connection` station (readings up to
+    one bridged step past `end`, see `reading_span`)."""
     frame = in_range(plant_rows(frames.get(plant.id, pd.DataFrame()), plant.id),
-                     to_ns(start), to_ns(end))
+                     to_ns(start), to_ns(end + _bridge(plant, settings)) + 1)
     rows = station_rows(frame).get(CONNECTION_STATION)
     return extract(rows, CONNECTION_STATION, "flow_out", settings)
 
@@ -177,6 +224,8 @@ def _judge(
         cluster=layout.id, date=period.label, generated_m3=float(generated[sel].sum()),
         collected_m3=float(collected[sel].sum()), treated_compliant_m3=float(compliant[sel].sum()),
         collection_ratio=collection, treatment_ratio=treatment, target_met=met,
+        measured_generated_m3=float(gen_c), measured_collected_m3=float(col_c),
+        judged_generated_m3=float(gen_t), judged_compliant_m3=float(trt_t),
     )
     return row, short
 
@@ -184,43 +233,45 @@ def _judge(
 def _explain(
     layout: ClusterLayout, period: Period, sources: Sequence[_Source], plant: HourLedger | None,
     collect_ok: np.ndarray, settings: CheckSettings,
-) -> str:
-    """One line naming the volumes and, where the data can tell, the members behind them."""
+) -> CollectionNote:
+    """The volumes and, where the data can tell, the members behind them."""
     sel = period.sel
     ok = sel & collect_ok
     metered = sum(float(s.volume[sel].sum()) for s in sources if s.member.metered)
     declared = sum(float(s.volume[sel].sum()) for s in sources if not s.member.metered)
     collected = float(plant.volumes["flow_in"][sel].sum()) if plant else 0.0
-    parts = [f"generated {metered + declared:,.0f} m³ (metered {metered:,.0f}, declared "
-             f"{declared:,.0f}), collected {collected:,.0f} m³"]
-    if plant is None:
-        parts.append("no central WWTP: nothing generated is collected or treated")
-    unconnected = [s for s in sources if s.member.connection == "not_connected"]
-    if unconnected:
-        parts.append("not connected: " + ", ".join(
-            f"{s.member.id} ({float(s.volume[sel].sum()):,.0f} m³)" for s in unconnected))
+    unconnected = tuple((s.member.id, float(s.volume[sel].sum())) for s in sources
+                        if s.member.connection == "not_connected")
     left_out = int(np.count_nonzero(sel & ~collect_ok))
+    silent: tuple[str, ...] = ()
+    silent_inlet = ""
     if left_out:
-        silent = [s.member.id for s in sources if not s.measured[sel].all()]
-        if plant is not None and not well_measured(
+        silent = tuple(s.member.id for s in sources if not s.measured[sel].all())
+        if plant is not None and layout.central is not None and not well_measured(
                 plant.coverage["flow_in"], plant.hours, settings.min_valid_fraction)[sel].all():
-            silent.append(f"{layout.central.id if layout.central else ''} inlet")
-        parts.append(f"{left_out} h without every meter left out of the ratios "
-                     f"({', '.join(silent)})")
+            silent_inlet = layout.central.id
+    culprit: tuple[str, float, float] | None = None
+    network = False
     if plant is not None and layout.central is not None:
         gap_ns = settings.flow_gap_intervals * layout.central.interval_delta.total_seconds() * 1e9
-        culprit = _attribute(sources, plant, ok, gap_ns, settings.collection_tolerance)
-        if culprit:
-            parts.append(culprit)
-    return "; ".join(parts)
+        culprit, network = _attribute(sources, plant, ok, gap_ns, settings.collection_tolerance)
+    return CollectionNote(
+        generated_m3=metered + declared, metered_m3=metered, declared_m3=declared,
+        collected_m3=collected, central=plant is not None, unconnected=unconnected,
+        left_out_hours=left_out, silent=silent, silent_inlet=silent_inlet,
+        culprit=culprit[0] if culprit else "", culprit_share=culprit[1] if culprit else 0.0,
+        culprit_m3=culprit[2] if culprit else 0.0, network=network,
+    )
 
 
 def _attribute(
     sources: Sequence[_Source], plant: HourLedger, ok: np.ndarray, gap_ns: float,
     tolerance: float,
-) -> str:
+) -> tuple[tuple[str, float, float] | None, bool]:
     """The metered connected factory whose discharge the missing water follows hour by hour,
-    after shifting the plant's inflow by the network's travel time; '' when none stands out.
+    after shifting the plant's inflow by the network's travel time, as (id, share of its
+    discharge lost, m³ lost) — None when none stands out — and whether the missing water
+    follows the whole network's flow instead.
 
     Each candidate explains the missing water as a share of its own discharge; so does a loss
     spread over the whole network. A factory is named only when its fit leaves clearly less
@@ -228,13 +279,13 @@ def _attribute(
     connected = [s for s in sources if s.member.connection == "connected"]
     candidates = [s for s in connected if s.member.metered]
     if not candidates:
-        return ""
+        return None, False
     generated = sum((s.volume for s in connected), np.zeros(len(ok)))
     collected, usable = _lagged_inflow(plant, generated, ok, gap_ns)
     use = ok & usable
     missing = (generated - collected)[use]
     if len(missing) < 3 or missing.sum() <= tolerance * generated[use].sum():
-        return ""  # the connected members' water arrived: nothing to explain among them
+        return None, False  # the connected members' water arrived: nothing to explain
     fits = [(*_fit(missing, s.volume[use]), s.member.id, float(s.volume[use].sum()))
             for s in candidates]
     fits.sort(key=lambda fit: fit[0])
@@ -242,12 +293,8 @@ def _attribute(
     network = _fit(missing, generated[use])[0]
     others = [fit[0] for fit in fits[1:]] + [network]
     if unexplained > _CLEARLY_BETTER * min(others) or share <= 0:
-        if network < unexplained:
-            return ("the missing water follows the whole network's flow (leaks or a meter), "
-                    "no single metered factory")
-        return ""
-    return (f"{name} explains it: about {100 * share:.0f} % of its metered discharge "
-            f"(~{share * volume:,.0f} m³) did not reach the plant")
+        return None, network < unexplained
+    return (name, share, share * volume), False
 
 
 def _fit(missing: np.ndarray, flow: np.ndarray) -> tuple[float, float]:

@@ -111,10 +111,14 @@ def plant_ledger(
     frame: pd.DataFrame, plant: Plant, settings: CheckSettings, start: datetime, end: datetime
 ) -> HourLedger:
     """The plant's hour-by-hour volumes and compliantly treated outflow over [start, end)
-    (the treatment ledger `evaluate` reports by day and month), for its cluster's ledger."""
+    (the treatment ledger `evaluate` reports by day and month), for its cluster's ledger.
+    Readings up to one bridged flow step past `end` are used (`rules.collection.reading_span`),
+    so the range's last step counts in it whether a day is judged alone or in its month."""
     schedule = limit_schedule(plant, start, end)
     ctx = _context(plant, settings, schedule)
-    stations = station_rows(in_range(plant_rows(frame, plant.id), to_ns(start), to_ns(end)))
+    until = to_ns(end) + int(settings.flow_gap_intervals * plant.interval_delta.total_seconds()
+                             * 1e9)
+    stations = station_rows(in_range(plant_rows(frame, plant.id), to_ns(start), until + 1))
     limited = set(schedule.keys())
     flows: dict[str, list[Series]] = {key: [] for key in FLOW_KEYS}
     judged: list[Series] = []

@@ -23,6 +23,45 @@ SEVERITIES = ("info", "warning", "minor", "major", "critical")
 
 
 @dataclass(frozen=True, slots=True)
+class CollectionNote:
+    """What explains a `collection_shortfall`, as facts a person reads in either language
+    (`rules.vocabulary.Vocabulary.collection_note`): the volumes, the members not connected
+    (id, m³), the hours left out for silent meters, and the metered member the missing water
+    follows (or the whole network). Kept as JSON by the check book and the alert book."""
+
+    generated_m3: float
+    metered_m3: float
+    declared_m3: float
+    collected_m3: float
+    central: bool = True
+    unconnected: tuple[tuple[str, float], ...] = ()
+    left_out_hours: int = 0
+    silent: tuple[str, ...] = ()  # member ids whose meter fell silent
+    silent_inlet: str = ""  # the central plant's id when its inlet meter fell silent
+    culprit: str = ""  # the metered member the missing water follows, "" for none
+    culprit_share: float = 0.0  # share of its metered discharge that did not arrive
+    culprit_m3: float = 0.0
+    network: bool = False  # the missing water follows the whole network's flow
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data["unconnected"] = [list(pair) for pair in self.unconnected]
+        data["silent"] = list(self.silent)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CollectionNote:
+        """The note `to_json` wrote; RulesError for anything else."""
+        try:
+            return cls(**{**data,
+                          "unconnected": tuple((str(m), float(v))
+                                               for m, v in data.get("unconnected", ())),
+                          "silent": tuple(str(m) for m in data.get("silent", ()))})
+        except (TypeError, ValueError) as exc:
+            raise RulesError(f"bad collection note {data!r}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One episode of non-compliance or of bad data; times are aware, in the plant's zone."""
 
@@ -38,7 +77,9 @@ class Finding:
     ratio: float | None
     severity: str
     # What explains it, for a person (volumes, the factories involved); in JSON only when set.
+    # `note` is its English wording; `explanation` the facts, told in any language.
     note: str = ""
+    explanation: CollectionNote | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

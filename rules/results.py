@@ -49,6 +49,14 @@ class ClusterRow:
     collection_ratio: float | None
     treatment_ratio: float | None
     target_met: bool | None
+    # The ratios' own volumes (not in JSON), so rows of days add up to a month exactly: the
+    # collection ratio is measured_collected ÷ measured_generated (hours every meter involved
+    # measured), the treatment ratio judged_compliant ÷ judged_generated (those hours with the
+    # plant's treatment judged too).
+    measured_generated_m3: float = 0.0
+    measured_collected_m3: float = 0.0
+    judged_generated_m3: float = 0.0
+    judged_compliant_m3: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {

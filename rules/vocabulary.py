@@ -13,12 +13,16 @@ an alert's template) stay with that output and put these words into them.
     words.alert_state(...), words.alert_event(...), words.reason(...), words.receiving_water(...)
     words.device_status("01")                      # "Đang hiệu chuẩn" (Circular 10 status codes)
     words.reason_choices()                         # ((code, word), ...) in SPEC order, for a form
+    words.connection("not_connected")              # "Chưa đấu nối"
+    words.cluster_term("collection_ratio")         # "Tỷ lệ thu gom"
+    words.target(None)                             # "Chưa đánh giá được" (True "Đạt")
     words.in_sentence("Amoni (tính theo N)")       # "amoni (tính theo N)"; "COD", "pH" unchanged
     words.designation("qcvn40-2011")               # "QCVN 40:2011/BTNMT"
     words.regulation_terms("qcvn40-2011", "B", 0.9, 1.0)
                                                    # "QCVN 40:2011/BTNMT cột B × Kq 0,9 × Kf 1,0"
     words.limit_origin("permit", ...)              # "giấy phép" (see EffectiveLimits.source_text)
     words.limit_note("kq_default", kq=1.0)         # "chưa khai báo Kq: dùng Kq 1,0 (...)"
+    words.collection_note(note)                    # a collection shortfall's explanation
     words.format_number(1500.5, 1)                 # "1.500,5" (en "1,500.5"): fixed decimals
     words.format_decimal(135.0)                    # "135"; 5.5 -> "5,5": shortest exact decimal
     words.format_coefficient(1.0)                  # "1,0": Kq/Kf as the regulation writes them
@@ -47,12 +51,24 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.errors import RulesError
-from rules.findings import BASES, KINDS, SEVERITIES
+from rules.findings import BASES, KINDS, SEVERITIES, CollectionNote
 from rules.regulation import load_regulation
 
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
 _PHRASES = ("column", "coefficients", "no_coefficients", "permit", "connection")
+# The clauses of a collection_shortfall's note (rules.findings.CollectionNote).
+_NOTES = ("volumes", "no_central", "not_connected", "member_volume", "left_out", "inlet_meter",
+          "culprit", "network")
+# How a member factory's wastewater leaves it (rules.permit.Connection).
+_CONNECTIONS = ("connected", "own_treatment", "not_connected")
+# The words of a cluster's ledger and of the province roll-up (reports, console).
+_CLUSTER_TERMS = (
+    "cluster", "province", "central_plant", "no_central_plant", "member_factories",
+    "metered", "declared", "declared_flow", "discharged", "generated", "collected",
+    "treated_compliant", "collection_ratio", "treatment_ratio", "target_met", "met", "not_met",
+    "not_judged", "reporting", "not_reporting", "yes", "no",
+)
 
 
 class _Model(BaseModel):
@@ -101,6 +117,9 @@ class Terms(_Model):
     receiving_waters: dict[str, Word]
     phrases: dict[str, Word]
     limit_notes: dict[str, Word]
+    notes: dict[str, Word]
+    connections: dict[str, Word]
+    cluster_terms: dict[str, Word]
 
     @model_validator(mode="after")
     def _complete(self) -> Terms:
@@ -113,6 +132,13 @@ class Terms(_Model):
                 raise ValueError(f"{name}: no words for {sorted(missing)}")
         if set(self.phrases) != set(_PHRASES):
             raise ValueError(f"phrases must be exactly {_PHRASES}")
+        tables: tuple[tuple[str, tuple[str, ...], dict[str, Word]], ...] = (
+            ("notes", _NOTES, self.notes),
+            ("connections", _CONNECTIONS, self.connections),
+            ("cluster_terms", _CLUSTER_TERMS, self.cluster_terms))
+        for name, required, given in tables:
+            if set(given) != set(required):
+                raise ValueError(f"{name} must be exactly {required}")
         return self
 
 
@@ -193,6 +219,21 @@ class Vocabulary:
     def receiving_water(self, key: str) -> str:
         return self._word(self.terms.receiving_waters, key)
 
+    def connection(self, key: str) -> str:
+        """How a member factory's wastewater leaves it (connected, own_treatment, …)."""
+        return self._word(self.terms.connections, key)
+
+    def cluster_term(self, key: str) -> str:
+        """A word of the cluster ledger or the province roll-up (generated, collected, …)."""
+        entry = self.terms.cluster_terms.get(key)
+        if entry is None:
+            raise RulesError(f"no cluster word {key!r}")
+        return entry.vi if self.lang == "vi" else entry.en
+
+    def target(self, met: bool | None) -> str:
+        """Whether a cluster met the 100 % target: met, not met, or not judged (None)."""
+        return self.cluster_term("not_judged" if met is None else "met" if met else "not_met")
+
     @staticmethod
     def in_sentence(name: str) -> str:
         """`name` as it reads inside a sentence: a capitalised first word is lowered
@@ -246,6 +287,42 @@ class Vocabulary:
             kq=self.format_coefficient(kq), kf=self.format_coefficient(kf),
             water=self.receiving_water(water),
         )
+
+    # -- notes ----------------------------------------------------------------------------
+
+    def collection_note(self, note: CollectionNote) -> str:
+        """A collection shortfall's explanation as one line: volumes, members not connected,
+        hours left out for silent meters, the member (or the network) the missing water
+        follows."""
+        notes = self.terms.notes
+
+        def clause(code: str, **values: str) -> str:
+            return self._word(notes, code).format(**values)
+
+        def m3(value: float) -> str:
+            return self.format_number(value, 0)
+
+        parts = [clause("volumes", generated=m3(note.generated_m3), metered=m3(note.metered_m3),
+                        declared=m3(note.declared_m3), collected=m3(note.collected_m3))]
+        if not note.central:
+            parts.append(clause("no_central"))
+        if note.unconnected:
+            parts.append(clause("not_connected", members=", ".join(
+                clause("member_volume", member=member, volume=m3(volume))
+                for member, volume in note.unconnected)))
+        if note.left_out_hours:
+            meters = [*note.silent,
+                      *([clause("inlet_meter", plant=note.silent_inlet)]
+                        if note.silent_inlet else [])]
+            parts.append(clause("left_out", hours=str(note.left_out_hours),
+                                meters=", ".join(meters)))
+        if note.culprit:
+            parts.append(clause("culprit", member=note.culprit,
+                                share=self.format_number(100 * note.culprit_share, 0),
+                                volume=m3(note.culprit_m3)))
+        elif note.network:
+            parts.append(clause("network"))
+        return "; ".join(parts)
 
     # -- numbers --------------------------------------------------------------------------
 

@@ -415,6 +415,17 @@ def test_read_frame_returns_the_readings_frame(fake: FakeInflux2) -> None:
     pd.testing.assert_frame_equal(frame, expected)
 
 
+def test_record_counts_per_station_from_each_plants_frame(fake: FakeInflux2) -> None:
+    readings = [reading("outlet", 0, cod=50.0), reading("outlet", 5, cod=51.0),
+                reading("inlet", 0, flow_in=60.5), reading("outlet", 0, plant="other", cod=1.0)]
+    with make_store(fake.url) as store:
+        store.write(readings)
+        counts = store.record_counts(["kim-bai"], T0, T0 + timedelta(hours=1))
+    assert counts == {("kim-bai", "outlet"): 2, ("kim-bai", "inlet"): 1}
+    assert counts == MemoryStore(readings).record_counts(["kim-bai"], T0,
+                                                         T0 + timedelta(hours=1))
+
+
 def test_read_frame_empty_window_has_the_frame_columns(fake: FakeInflux2) -> None:
     with make_store(fake.url) as store:
         frame = store.read_frame("kim-bai", T0, T0 + timedelta(hours=1))

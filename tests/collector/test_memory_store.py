@@ -120,3 +120,19 @@ def test_the_real_influxdb_v1_gives_the_same_frame(stack, influx_db: str) -> Non
     expected = MemoryStore([*readings(), *readings("kc")]).read_frame(
         "kb", T0, T0 + timedelta(hours=1))
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.integration
+def test_the_real_influxdb_v1_counts_records_as_the_memory_store(stack, influx_db: str) -> None:
+    batch = [*readings(), *readings("kc"), *readings("kd")]
+    real = InfluxV1Store(InfluxSettings(url=stack.influx_url, database=influx_db))
+    window = (T0, T0 + timedelta(minutes=5))  # half open: the 03:05 records are out
+    try:
+        real.ensure_database()
+        real.write(batch)
+        got = real.record_counts(["kb", "kc", "zz"], *window)
+    finally:
+        real.close()
+    assert got == MemoryStore(batch).record_counts(["kb", "kc", "zz"], *window)
+    assert got == {("kb", "inlet"): 1, ("kb", "outlet"): 1, ("kc", "inlet"): 1,
+                   ("kc", "outlet"): 1}

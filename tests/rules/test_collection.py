@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from rules.cluster import Cluster, ClusterLayout, cluster_layouts
-from rules.collection import cluster_ledger
+from rules.collection import cluster_ledger, month_to_date
+from rules.findings import CollectionNote
 from rules.permit import Plant
 from rules.settings import CheckSettings
+from rules.vocabulary import Vocabulary
 
 HANOI = "Asia/Ho_Chi_Minh"
 START = datetime(2026, 10, 4, 17, tzinfo=UTC)  # 2026-10-05 00:00 in Hanoi
@@ -275,3 +277,39 @@ def test_a_factory_over_its_connection_limit_is_an_ordinary_exceedance() -> None
     limits = plant_limits(member, START.date())
     inline = instantaneous_findings(frame, member, CheckSettings(), limits)
     assert {(f.station, f.kind) for f in inline} == {("connection", "exceedance")}
+
+
+def test_days_add_up_to_the_month_to_date_row() -> None:
+    # Two days with a silent meter, a non-compliant hour and a short second day: the month
+    # row made from the day rows equals the ledger's own row over the same two days.
+    n = 2 * N
+    inflow = np.where(np.arange(n) < N, 17.0, 13.0)
+    inflow[100:130] = np.nan
+    cod = np.where(np.arange(n) // 12 == 30, 400.0, 60.0)
+    frames = {
+        "kb": pd.concat([rows("kb", "inlet", {"flow_in": inflow}, n=n),
+                         rows("kb", "outlet", {"flow_out": 17.0, "cod": cod}, n=n)]),
+        "f1": rows("f1", "connection", {"flow_out": 10.0, "cod": 90.0}, n=n),
+        "f2": rows("f2", "connection", {"flow_out": 5.0, "cod": 90.0}, n=n),
+    }
+    result = run(layout(), frames, days=2)
+    days = [r for r in result.rows if len(r.date) == 10]
+    (month,) = [r for r in result.rows if len(r.date) == 7]
+    added = month_to_date(days, "kb", "2026-10", central=True)
+    for name in ("generated_m3", "collected_m3", "treated_compliant_m3", "collection_ratio",
+                 "treatment_ratio", "measured_generated_m3", "judged_compliant_m3"):
+        assert getattr(added, name) == pytest.approx(getattr(month, name), rel=1e-12), name
+    assert added.target_met is None and added.to_json().keys() == month.to_json().keys()
+    # Without a central plant nothing is treated: the ratio is 0, not unknown.
+    assert month_to_date(days, "kb", "2026-10", central=False).treatment_ratio == 0.0
+
+
+def test_the_note_reads_in_both_languages() -> None:
+    result = run(layout((("d1", "connected", 48.0), ("d2", "not_connected", 24.0))),
+                 day_frames(inflow=18.0))
+    (finding,) = result.findings
+    assert finding.explanation is not None
+    vi = Vocabulary.for_lang("vi").collection_note(finding.explanation)
+    assert "chưa đấu nối: d2 (24 m³)" in vi and "thu gom về trạm" in vi
+    assert Vocabulary.for_lang("en").collection_note(finding.explanation) == finding.note
+    assert CollectionNote.from_json(finding.explanation.to_json()) == finding.explanation
