@@ -20,6 +20,7 @@ from console.accounts import Accounts
 from console.alertpages import AlertPages
 from console.api import Api
 from console.audit import AuditLog
+from console.clusterpage import ClusterPage
 from console.context import Context
 from console.database import Database
 from console.errors import Refusal
@@ -82,6 +83,7 @@ def create_app(
         Route("/healthz", _health(sources.alerts, db), methods=["GET"]),
         *LoginPages(ctx).routes(),
         *OverviewPage(ctx).routes(),
+        *ClusterPage(ctx).routes(),
         *PlantPage(ctx).routes(),
         *AlertPages(ctx).routes(),
         *PublicPages(ctx).routes(),

@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from console.clusterpage import this_month
 from console.context import Pages
 from console.errors import BadRequest
 from console.scope import Cluster
 from console.status import STATUSES, PlantSummary, summarise
 from rules.chronic import rank_key
+from rules.results import ClusterRow
 
 # Worst first: how the status column sorts.
 _STATUS_ORDER = {s: i for i, s in enumerate(
@@ -93,6 +95,8 @@ class Choice:
 class ClusterGroup:
     cluster: Cluster
     rows: list[PlantSummary]
+    month: ClusterRow | None = None  # the cluster's collection and treatment, month so far
+    linked: bool = False  # the reader may open the cluster's page
 
 
 def read_choice(request: Request) -> Choice:
@@ -132,13 +136,20 @@ class OverviewPage(Pages):
         rows: dict[str, list[PlantSummary]] = {}
         for summary in kept:
             rows.setdefault(summary.plant.cluster, []).append(summary)
-        groups = [ClusterGroup(cluster, rows.get(cluster.id, []))
-                  for cluster in ctx.directory.clusters(plants)]
+        now = ctx.now()
+        groups = []
+        for cluster in ctx.directory.clusters(plants):
+            mine = rows.get(cluster.id, [])
+            if mine:
+                month = await run_in_threadpool(this_month, ctx.sources.clusters,
+                                                cluster.layout, now)
+                groups.append(ClusterGroup(cluster, mine, month,
+                                           scope.sees_cluster(cluster.layout)))
         chronic = sorted((s for s in summaries if s.chronic), key=lambda s: rank_key(s.standing))
         return ctx.view.page(request, "overview.html.j2", {
-            "groups": [g for g in groups if g.rows], "choice": choice, "statuses": STATUSES,
+            "groups": groups, "choice": choice, "statuses": STATUSES,
             "sorts": list(SORTS),
             "clusters": ctx.directory.clusters(plants), "chronic": chronic,
             "rule": ctx.checks.chronic, "total": len(summaries), "shown": len(kept),
-            "now": ctx.now(),
+            "now": now,
         })

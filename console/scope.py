@@ -103,6 +103,25 @@ class Scope:
                             plant=plant_id)
         return plant
 
+    def sees_cluster(self, layout: ClusterLayout) -> bool:
+        """Admins and regulators of the cluster (all when none are listed) see its ledger, as
+        do operators of the cluster or of its central plant."""
+        user = self.user
+        if user.role == "admin":
+            return True
+        if user.role == "regulator":
+            return not user.clusters or layout.id in user.clusters
+        central = layout.central.id if layout.central else None
+        return layout.id in user.clusters or (central is not None and central in user.plants)
+
+    def cluster(self, cluster_id: str) -> ClusterLayout:
+        """The cluster if the user may see it; NotFound / Forbidden otherwise."""
+        layout = self.directory.layout(cluster_id)
+        if not self.sees_cluster(layout):
+            raise Forbidden(f"cluster {cluster_id!r} is outside your scope",
+                            "cluster_outside_scope", cluster=cluster_id)
+        return layout
+
     def may_ack(self, plant: Plant) -> bool:
         """Regulators acknowledge nothing; operators only in scope; admins everything."""
         return self.user.role != "regulator" and self.sees(plant)

@@ -58,7 +58,7 @@ def build_console(
 
     backend = ConsoleBackend(config)
     sources = Sources(alerts=backend.alerts, results=backend.book, readings=backend.store,
-                      documents=ReportDownloads(config))
+                      documents=ReportDownloads(config), clusters=backend.book)
     app = create_app(config.web, config.plants, sources, config.state.dir,
                      clock=clock or (lambda: datetime.now(UTC)), checks=config.checks,
                      layouts=config.layouts())

@@ -295,6 +295,15 @@ class DataSite(Site):
                                   duration=duration, backfill=True, seed=seed)
         run_simulation([model], self.config.mqtt, options)
 
+    def simulate_cluster(self, cluster: str, scenario: str, start: datetime,
+                         duration: timedelta, seed: int = 3) -> None:
+        """A whole cluster consistently (the central plant's inflow is what its members
+        send); plant scenarios apply to the central plant."""
+        options = SimulateOptions(cluster=cluster, scenario=scenario, start=start,
+                                  duration=duration, backfill=True, seed=seed)
+        run_simulation(self.config.plants, self.config.mqtt, options,
+                       clusters=self.config.layouts())
+
     def inject_spike(self) -> str:
         """COD at about twice the limit at Kim Bai for the last two hours, through the
         simulator, the broker and the collector; returns the alert it raised (once)."""
@@ -330,7 +339,8 @@ def make_data_site(stack: LocalStack, state_dir: Path, database: str) -> Iterato
     accounts.add("op-b", "operator", PASSWORDS["op-b"], now, plants=["phu-nghia"])
     accounts.add("reg", "regulator", PASSWORDS["reg"], now)
     collector = Collector(config.mqtt, config.influx, config.state, config.plants,
-                          config.checks, config.alerts, check_every=timedelta(hours=1))
+                          config.checks, config.alerts, check_every=timedelta(hours=1),
+                          clusters=config.layouts())
     collector.start()
     app, backend = build_console(config)
     server = BackgroundServer(app).start()
@@ -340,8 +350,7 @@ def make_data_site(stack: LocalStack, state_dir: Path, database: str) -> Iterato
         start = (now - timedelta(days=HISTORY_DAYS)).replace(minute=0, second=0,
                                                               microsecond=0)
         history = now.replace(second=0, microsecond=0) - start
-        site.simulate("kim-bai", "calibration,device-error,ph-excursion", start, history)
-        site.simulate("kb-det-may", "normal", start, history, seed=4)
+        site.simulate_cluster("kim-bai", "calibration,device-error,ph-excursion", start, history)
         site.simulate("phu-nghia", "normal", now - timedelta(days=2), timedelta(days=2), seed=5,
                       limits={})
         assert collector.wait_idle(120)
@@ -354,6 +363,16 @@ def make_data_site(stack: LocalStack, state_dir: Path, database: str) -> Iterato
                                                  job="review")
                 day += timedelta(days=1)
         collector.scheduler.run_frequent()
+        # The cluster's ledger as its daily jobs kept it: whole days, month by month.
+        for layout in collector.scheduler.clusters:
+            today = now.astimezone(layout.zone).replace(hour=0, minute=0, second=0,
+                                                        microsecond=0)
+            day = (start.astimezone(layout.zone) + timedelta(days=1)).replace(
+                hour=0, minute=0, second=0, microsecond=0)
+            while day < today:
+                after = min(today, (day + timedelta(days=32)).replace(day=1))
+                collector.scheduler.judge_cluster(layout, day, after, now)
+                day = after
         collector.keep_latest()
         yield site
     finally:

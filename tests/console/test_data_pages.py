@@ -234,3 +234,26 @@ def test_downloads_are_the_clis_report_and_circular10_files(data_site: DataSite)
         assert client.get("/plants/kim-bai/report?month=2999-01").status_code == 400
         assert client.get("/plants/kim-bai/report?month=13&format=pdf").status_code == 400
         assert client.get(f"/plants/phu-nghia/circular10?month={month}").status_code == 403
+
+
+def test_the_cluster_page_shows_members_and_the_ledger(browser: Any, data_site: DataSite) -> None:
+    sign_in(browser, data_site, "op-a")
+    header = browser.find_element(By.CSS_SELECTOR, '[data-cluster="kim-bai"] .ratios')
+    assert "Tỷ lệ thu gom" in header.text and "%" in header.text
+    browser.find_element(By.CSS_SELECTOR, '[data-cluster="kim-bai"] h2 a').click()
+    WebDriverWait(browser, 10).until(ec.url_contains("/clusters/kim-bai"))
+    members = {r.get_attribute("data-plant"): r for r in browser.find_elements(
+        By.CSS_SELECTOR, "#members tr[data-plant]")}
+    assert list(members) == ["kim-bai", "kb-det-may", "kb-co-khi"]
+    assert members["kb-det-may"].get_attribute("data-status") == "compliant"
+    assert members["kb-co-khi"].get_attribute("data-connection") == "connected"
+    days = browser.find_elements(By.CSS_SELECTOR, "#ledger tr[data-date]")
+    assert len(days) >= 28
+    assert "%" in days[0].text
+    month = browser.find_element(By.CSS_SELECTOR, "#cluster-target [data-period]")
+    assert month.get_attribute("data-period")
+    shoot(browser, "cluster")
+    with data_site.client("op-b") as client:  # Phu Nghia's operator
+        assert client.get("/clusters/kim-bai").status_code == 403
+        assert client.get("/clusters/nowhere").status_code == 404
+        assert client.get("/clusters/phu-nghia").status_code == 200
