@@ -16,6 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -113,6 +114,16 @@ _VOLUME_SUMS = ("SUM(inflow), SUM(outflow), SUM(bypass), SUM(inflow * measured),
                 "SUM(outflow * measured), SUM(compliant * measured), SUM(unmeasured_h)")
 
 
+@dataclass(frozen=True, slots=True)
+class KeptResults:
+    """What a checked window leaves for the console (`rules.summary.hourly_results`), with
+    the plant's zone (its days and months)."""
+
+    zone: ZoneInfo
+    hours: Sequence[HourResult]
+    volumes: Sequence[HourVolume]
+
+
 class CheckBook:
     """Watermarks, late-data marks and the latest findings, in `<state>/checks.sqlite`."""
 
@@ -161,13 +172,17 @@ class CheckBook:
     def commit_window(
         self, plant: str, start: datetime, end: datetime, findings: Sequence[Finding],
         late_seen: datetime | None, now: datetime, watermark: datetime | None = None,
+        kept: KeptResults | None = None,
     ) -> None:
         """Replace the window's findings (all but its cluster's `collection_shortfall`) and
-        advance the watermark (if given), atomically."""
+        its kept results (`kept`, see `keep_results`), advance the watermark (if given),
+        atomically: one synced commit per checked window."""
         lo, hi = _utc(start), _utc(end)
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
+                if kept is not None:
+                    self._keep(plant, start, end, kept)
                 self._conn.execute(
                     "DELETE FROM finding WHERE plant = ? AND start >= ? AND start < ? "
                     "AND kind != ?", (plant, lo, hi, _CLUSTER_KIND),
@@ -193,40 +208,41 @@ class CheckBook:
 
     # -- results kept for the console --------------------------------------------------------
 
-    def keep_results(
-        self, plant: str, zone: ZoneInfo, start: datetime, end: datetime,
-        hours: Sequence[HourResult], volumes: Sequence[HourVolume],
-    ) -> None:
+    def keep_results(self, plant: str, start: datetime, end: datetime, kept: KeptResults
+                     ) -> None:
         """Replace the hour results and volumes of [start, end) (`rules.summary`) and the day
         and month tallies they fall in, in one transaction."""
-        lo, hi = _epoch(start), _epoch(end)
-        days = sorted({h.day for h in hours} | {v.day for v in volumes})
-        months = sorted({day[:7] for day in days})
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.execute("DELETE FROM hour_result WHERE plant = ? AND start >= ? "
-                                   "AND start < ?", (plant, lo, hi))
-                self._conn.executemany(
-                    f"INSERT OR REPLACE INTO hour_result (plant, {_HOUR_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [(plant, h.station, h.parameter, _epoch(h.start), h.day, h.whole,
-                      h.expected, h.valid, h.excluded, h.mean, h.low, h.high, h.limit_min,
-                      h.limit_max, h.judged, h.over, h.serious, h.ratio) for h in hours])
-                self._conn.execute("DELETE FROM hour_volume WHERE plant = ? AND start >= ? "
-                                   "AND start < ?", (plant, lo, hi))
-                self._conn.executemany(
-                    "INSERT OR REPLACE INTO hour_volume VALUES (?,?,?,?,?,?,?,?,?)",
-                    [(plant, _epoch(v.start), v.day, v.inflow_m3, v.outflow_m3, v.bypass_m3,
-                      v.compliant_m3, v.measured, v.unmeasured_h) for v in volumes])
-                for day in days:
-                    self._tally_day(plant, day, _day_bounds(day, zone))
-                for month in months:
-                    self._tally_month(plant, month, _month_bounds(month, zone))
+                self._keep(plant, start, end, kept)
                 self._conn.execute("COMMIT")
             except sqlite3.Error:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    def _keep(self, plant: str, start: datetime, end: datetime, kept: KeptResults) -> None:
+        lo, hi = _epoch(start), _epoch(end)
+        hours, volumes = kept.hours, kept.volumes
+        days = sorted({h.day for h in hours} | {v.day for v in volumes})
+        self._conn.execute("DELETE FROM hour_result WHERE plant = ? AND start >= ? "
+                           "AND start < ?", (plant, lo, hi))
+        self._conn.executemany(
+            f"INSERT OR REPLACE INTO hour_result (plant, {_HOUR_COLUMNS}) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(plant, h.station, h.parameter, _epoch(h.start), h.day, h.whole,
+              h.expected, h.valid, h.excluded, h.mean, h.low, h.high, h.limit_min,
+              h.limit_max, h.judged, h.over, h.serious, h.ratio) for h in hours])
+        self._conn.execute("DELETE FROM hour_volume WHERE plant = ? AND start >= ? "
+                           "AND start < ?", (plant, lo, hi))
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO hour_volume VALUES (?,?,?,?,?,?,?,?,?)",
+            [(plant, _epoch(v.start), v.day, v.inflow_m3, v.outflow_m3, v.bypass_m3,
+              v.compliant_m3, v.measured, v.unmeasured_h) for v in volumes])
+        for day in days:
+            self._tally_day(plant, day, _day_bounds(day, kept.zone))
+        for month in sorted({day[:7] for day in days}):
+            self._tally_month(plant, month, _month_bounds(month, kept.zone))
 
     def _tally_day(self, plant: str, day: str, bounds: tuple[int, int]) -> None:
         self._conn.execute("DELETE FROM day_tally WHERE plant = ? AND period = ?", (plant, day))
@@ -322,15 +338,21 @@ class CheckBook:
                 for p, s, k, value, at, status, seen in rows]
 
     def hour_results(self, plant: str, start: datetime, end: datetime,
-                     parameter: str | None = None) -> list[HourResult]:
-        """The plant's hour results with start in [start, end), by time (of one parameter
-        when given)."""
+                     parameter: str | None = None, stations: Collection[str] | None = None,
+                     whole: bool = False) -> list[HourResult]:
+        """The plant's hour results with start in [start, end), by time: of one parameter,
+        of some stations, of whole hours only, when asked."""
         sql = (f"SELECT {_HOUR_COLUMNS} FROM hour_result WHERE plant = ? AND start >= ? "
                "AND start < ?")
         args: list[object] = [plant, _epoch(start), _epoch(end)]
         if parameter is not None:
             sql += " AND parameter = ?"
             args.append(parameter)
+        if stations is not None:
+            sql += f" AND station IN ({','.join('?' * len(stations)) or 'NULL'})"
+            args += list(stations)
+        if whole:
+            sql += " AND whole = 1"
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY start, station, parameter",
                                       args).fetchall()

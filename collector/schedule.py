@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collector.checkbook import KEEP_HOURS, CheckBook
+from collector.checkbook import KEEP_HOURS, CheckBook, KeptResults
 from collector.metrics import Histogram
 from rules.cluster import ClusterLayout
 from rules.collection import (
@@ -198,10 +198,10 @@ class CheckScheduler:
                 treatment=result.treatment, completeness=result.completeness,
             )
         watermark = hour_floor(end, plant) if job == "frequent" else None
-        # Kept before the window is committed: a crash in between re-runs the window.
         hours, volumes = hourly_results(frame, plant, self.settings, start, min(end, now))
-        self.book.keep_results(plant.id, plant.zone, start, min(end, now), hours, volumes)
-        self.book.commit_window(plant.id, start, end, result.findings, late, now, watermark)
+        kept = KeptResults(plant.zone, hours, volumes)
+        self.book.commit_window(plant.id, start, end, result.findings, late, now, watermark,
+                                kept=kept)
         self._sink(plant, result, start, end, now, job)
         return result
 

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime
 
 import pandas as pd
@@ -18,8 +16,8 @@ from starlette.routing import Route
 from console.context import Context, Pages
 from console.errors import BadRequest
 from console.live import live_values
+from console.recent import Recent
 from console.series import hour_points, reading_points, series_query
-from console.sources import ReadingSource
 from console.status import summarise
 from rules.limits import plant_limits
 from rules.permit import Plant
@@ -40,7 +38,9 @@ def plant_json(plant: Plant, status: str) -> dict[str, object]:
 class Api(Pages):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.frames = RecentFrames(ctx.readings)
+        # The charts of one plant page ask for the same plant and range once per parameter:
+        # one store query, not eight.
+        self.frames: Recent[tuple[str, datetime, datetime], pd.DataFrame] = Recent(10.0, 16)
 
     def routes(self) -> list[Route]:
         return [
@@ -79,7 +79,9 @@ class Api(Pages):
         now = ctx.now()
         query = series_query(plant, request.query_params, now, ctx.checks.compliance_stations)
         if query.resolution == "reading":
-            frame = await run_in_threadpool(self.frames.read, plant.id, query.start, query.end)
+            frame = await run_in_threadpool(
+                self.frames.get, (plant.id, query.start, query.end),
+                lambda: ctx.readings.read_frame(plant.id, query.start, query.end))
             points = reading_points(frame, query.station, query.parameter)
         else:
             hours = await run_in_threadpool(ctx.results.hour_results, plant.id, query.start,
@@ -109,29 +111,3 @@ class Api(Pages):
         alerts = await run_in_threadpool(self.ctx.alerts.list_alerts, _FLAGS[flag], plants)
         return JSONResponse({"alerts": [alert.to_json() for alert in alerts]})
 
-
-class RecentFrames:
-    """One plant's readings frame for a range, kept a few seconds: the charts of one plant
-    page ask for the same plant and range once per parameter (one store query, not eight)."""
-
-    def __init__(self, readings: ReadingSource, keep_s: float = 10.0, size: int = 16) -> None:
-        self._readings = readings
-        self._keep_s = keep_s
-        self._size = size
-        self._lock = threading.Lock()
-        self._frames: dict[tuple[str, datetime, datetime], tuple[float, pd.DataFrame]] = {}
-
-    def read(self, plant: str, start: datetime, end: datetime) -> pd.DataFrame:
-        key = (plant, start, end)
-        now = time.monotonic()
-        with self._lock:
-            kept = self._frames.get(key)
-            if kept is not None and now - kept[0] < self._keep_s:
-                return kept[1]
-        frame = self._readings.read_frame(plant, start, end)
-        with self._lock:
-            self._frames = {k: v for k, v in self._frames.items()
-                            if now - v[0] < self._keep_s}
-            if len(self._frames) < self._size:
-                self._frames[key] = (now, frame)
-        return frame

@@ -137,6 +137,7 @@ class PlantPage(Pages):
             "now": now, "span": span, "ranges": RANGES,
             "charts": charts, "may_ack": scope.may_ack(plant),
             "cluster_name": ctx.directory.layout(plant.cluster).name,
+            "sees_cluster": scope.sees_cluster(ctx.directory.layout(plant.cluster)),
             "months": [months_back(this_month, i) for i in range(3)],
             "formats": REPORT_FORMATS, "compliance": ctx.checks.compliance_stations,
             **data,

@@ -351,7 +351,12 @@ class Vocabulary:
         number = float(value) if max_digits is None else round(float(value), max_digits)
         if math.isinf(number):
             return "−∞" if number < 0 else "∞"
-        text = format(Decimal(repr(number + 0.0)), "f")  # + 0.0 turns -0.0 into 0.0
+        if max_digits is not None:
+            # Rounded already: fixed notation with as many digits is the same text, and
+            # costs a tenth of the exact path (public pages format thousands of values).
+            text = f"{number + 0.0:.{max_digits}f}"  # + 0.0 turns -0.0 into 0.0
+        else:
+            text = format(Decimal(repr(number + 0.0)), "f")
         whole, _, fraction = text.partition(".")
         fraction = fraction.rstrip("0").ljust(min_digits, "0")
         sign = "-" if whole.startswith("-") else ""

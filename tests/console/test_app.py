@@ -193,8 +193,10 @@ class _InlineFinder(HTMLParser):
 
 def test_no_page_has_inline_script_or_style(session: Any) -> None:
     client = session("admin")
-    for path in ("/", "/plants/kim-bai", "/alerts", "/alerts?state=open", "/alerts/list",
-                 "/public/", "/plants/nowhere"):
+    for path in ("/", "/plants/kim-bai", "/plants/kim-bai/live", "/clusters/kim-bai",
+                 "/alerts", "/alerts?state=open", "/alerts/list", "/public/",
+                 "/public/kim-bai", "/public/kim-bai/board", "/public/kim-bai/board/values",
+                 "/plants/nowhere"):
         finder = _InlineFinder()
         finder.feed(client.get(path).text)
         assert finder.problems == [], path
