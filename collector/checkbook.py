@@ -327,10 +327,17 @@ class CheckBook:
 
     # -- what the console reads ------------------------------------------------------------
 
-    def latest_values(self, plants: Collection[str] | None = None) -> list[LatestValue]:
-        """The last-values cache, for `plants` (every plant when None)."""
-        sql = "SELECT plant, station, parameter, value, at, status, seen FROM latest"
+    def latest_values(self, plants: Collection[str] | None = None, per_plant: bool = False
+                      ) -> list[LatestValue]:
+        """The last-values cache, for `plants` (every plant when None). `per_plant`: one row
+        per plant (station and parameter "", no value) with its newest reading's time and the
+        worst status its series report now (2 when any device reports an error)."""
+        sql = ("SELECT plant, '', '', NULL, NULL, MAX(status), MAX(seen) FROM latest"
+               if per_plant else
+               "SELECT plant, station, parameter, value, at, status, seen FROM latest")
         query, args = _in_plants(sql, plants)
+        if per_plant:
+            query += " GROUP BY plant"
         with self._lock:
             rows = self._conn.execute(query, args).fetchall()
         return [LatestValue(p, s, k, value, None if at is None or value is None
@@ -372,17 +379,22 @@ class CheckBook:
                 (plant, first.isoformat(), last.isoformat())).fetchall()
         return [Tally(*row) for row in rows]
 
-    def tallies(self, plants: Collection[str] | None, first: str, last: str) -> list[Tally]:
-        """Per plant and series, the month tallies of months `first`..`last` (YYYY-MM,
-        inclusive) summed; `period` is "first..last" (or the month when they are equal)."""
+    def tallies(self, plants: Collection[str] | None, first: str, last: str,
+                per: str = "series") -> list[Tally]:
+        """The month tallies of months `first`..`last` (YYYY-MM, inclusive) summed per plant
+        and series, per plant and parameter (`per="parameter"`: station "") or per plant
+        (`per="plant"`: station and parameter ""); `period` is "first..last" (or the month
+        when they are equal)."""
+        keys = {"series": ("station", "parameter"), "parameter": ("''", "parameter"),
+                "plant": ("''", "''")}[per]
+        groups = ", ".join(["plant", *(k for k in keys if k != "''")])
         period = first if first == last else f"{first}..{last}"
-        sql = ("SELECT plant, station, parameter, ?, "
+        sql = (f"SELECT plant, {keys[0]}, {keys[1]}, ?, "
                + _TALLY_SUMS.format(worst="worst")
                + " FROM month_tally WHERE period >= ? AND period <= ?")
         query, args = _in_plants(sql, plants, [period, first, last], "AND")
         with self._lock:
-            rows = self._conn.execute(query + " GROUP BY plant, station, parameter",
-                                      args).fetchall()
+            rows = self._conn.execute(query + f" GROUP BY {groups}", args).fetchall()
         return [Tally(*row) for row in rows]
 
     def day_treatment(self, plant: str, start: datetime, end: datetime) -> list[TreatmentRow]:

@@ -22,6 +22,7 @@ from console.errors import BadRequest
 from console.scope import Cluster
 from console.status import STATUSES, PlantSummary, summarise
 from rules.chronic import rank_key
+from rules.findings import SEVERITIES
 from rules.results import ClusterRow
 
 # Worst first: how the status column sorts.
@@ -146,9 +147,12 @@ class OverviewPage(Pages):
                 groups.append(ClusterGroup(cluster, mine, month,
                                            scope.sees_cluster(cluster.layout)))
         chronic = sorted((s for s in summaries if s.chronic), key=lambda s: rank_key(s.standing))
+        words = ctx.view.words(request)
         return ctx.view.page(request, "overview.html.j2", {
             "groups": groups, "choice": choice, "statuses": STATUSES,
             "sorts": list(SORTS),
+            "statuses_all": [(k, words.plant_status(k)) for k in STATUSES],
+            "severities": [(k, words.severity(k)) for k in SEVERITIES],
             "clusters": ctx.directory.clusters(plants), "chronic": chronic,
             "rule": ctx.checks.chronic, "total": len(summaries), "shown": len(kept),
             "now": now,

@@ -43,7 +43,8 @@ class CheckResults(Protocol):
     """What the scheduled checks keep (`collector.checkbook.CheckBook`): the pages read these
     instead of scanning raw readings."""
 
-    def latest_values(self, plants: Collection[str] | None = None) -> list[LatestValue]: ...
+    def latest_values(self, plants: Collection[str] | None = None, per_plant: bool = False
+                      ) -> list[LatestValue]: ...
 
     def hour_results(self, plant: str, start: datetime, end: datetime,
                      parameter: str | None = None, stations: Collection[str] | None = None,
@@ -51,8 +52,8 @@ class CheckResults(Protocol):
 
     def day_tallies(self, plant: str, first: date, last: date) -> list[Tally]: ...
 
-    def tallies(self, plants: Collection[str] | None, first: str, last: str
-                ) -> list[Tally]: ...
+    def tallies(self, plants: Collection[str] | None, first: str, last: str,
+                per: str = "series") -> list[Tally]: ...
 
     def day_treatment(self, plant: str, start: datetime, end: datetime
                       ) -> list[TreatmentRow]: ...

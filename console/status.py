@@ -103,7 +103,7 @@ def summarise(plants: Sequence[Plant], results: CheckResults, alerts: AlertSourc
         return []
     ids = [plant.id for plant in plants]
     latest: dict[str, list[LatestValue]] = {}
-    for value in results.latest_values(ids):
+    for value in results.latest_values(ids, per_plant=True):
         latest.setdefault(value.plant, []).append(value)
     open_alerts: dict[str, list[Alert]] = {}
     for alert in alerts.list_alerts(True, ids, OPEN_LIMIT):
@@ -115,12 +115,12 @@ def summarise(plants: Sequence[Plant], results: CheckResults, alerts: AlertSourc
     rule = checks.chronic
     for month in sorted(set(months.values())):
         group = [pid for pid in ids if months[pid] == month]
-        for tally in results.tallies(group, month, month):
+        for tally in results.tallies(group, month, month, per="plant"):
             tallies.setdefault(tally.plant, []).append(tally)
         for row in results.month_treatment(group, month):
             treatment[row.plant] = row
         chronic.update(standings(results.tallies(group, months_back(month, rule.months - 1),
-                                                 month), rule))
+                                                 month, per="parameter"), rule))
     found = []
     for plant in plants:
         mine = tallies.get(plant.id, [])
