@@ -51,20 +51,8 @@ CREATE TABLE IF NOT EXISTS hour_volume (
     measured INTEGER NOT NULL, unmeasured_h REAL NOT NULL,
     PRIMARY KEY (plant, start)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS day_tally (
-    plant TEXT NOT NULL, period TEXT NOT NULL, station TEXT NOT NULL,
-    parameter TEXT NOT NULL, judged INTEGER NOT NULL, over INTEGER NOT NULL,
-    serious INTEGER NOT NULL, worst REAL, expected INTEGER NOT NULL, valid INTEGER NOT NULL,
-    excluded INTEGER NOT NULL,
-    PRIMARY KEY (plant, period, station, parameter)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS month_tally (
-    plant TEXT NOT NULL, period TEXT NOT NULL, station TEXT NOT NULL,
-    parameter TEXT NOT NULL, judged INTEGER NOT NULL, over INTEGER NOT NULL,
-    serious INTEGER NOT NULL, worst REAL, expected INTEGER NOT NULL, valid INTEGER NOT NULL,
-    excluded INTEGER NOT NULL,
-    PRIMARY KEY (plant, period, station, parameter)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_tally ({tally}) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS month_tally ({tally}) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS month_volume (
     plant TEXT NOT NULL, period TEXT NOT NULL, inflow REAL NOT NULL, outflow REAL NOT NULL,
     bypass REAL NOT NULL, inflow_measured REAL NOT NULL, outflow_measured REAL NOT NULL,
@@ -86,7 +74,12 @@ CREATE TABLE IF NOT EXISTS cluster_row (
     PRIMARY KEY (cluster, date)
 );
 CREATE TABLE IF NOT EXISTS cluster_dirty (cluster TEXT PRIMARY KEY, earliest TEXT NOT NULL);
-"""
+""".replace("{tally}", """
+    plant TEXT NOT NULL, period TEXT NOT NULL, station TEXT NOT NULL,
+    parameter TEXT NOT NULL, judged INTEGER NOT NULL, over INTEGER NOT NULL,
+    serious INTEGER NOT NULL, worst REAL, expected INTEGER NOT NULL, valid INTEGER NOT NULL,
+    excluded INTEGER NOT NULL, PRIMARY KEY (plant, period, station, parameter)
+""")  # day and month tallies: one shape
 # Columns added after the first release: a book written by an older version gets them on open.
 _ADDED_COLUMNS = (
     ("finding", "note", "TEXT NOT NULL DEFAULT ''"),

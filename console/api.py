@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from console.context import Context, Pages
-from console.errors import BadRequest
+from console.errors import BadRequest, check_parameters
 from console.live import live_values
 from console.recent import Recent
 from console.series import hour_points, reading_points, series_query
@@ -61,9 +61,7 @@ class Api(Pages):
         """The plant's newest reading per series with device status and the limit in force."""
         ctx = self.ctx
         plant = ctx.scope(request).plant(request.path_params["plant_id"])
-        if request.query_params.keys() - {"lang"}:
-            raise BadRequest("this resource takes no parameters", "unknown_parameters",
-                             names=", ".join(request.query_params))
+        check_parameters(request.query_params, {"lang"})
         now = ctx.now()
         latest = await run_in_threadpool(ctx.results.latest_values, [plant.id])
         stations = live_values(plant, latest, plant_limits(plant, now.astimezone(
@@ -81,7 +79,7 @@ class Api(Pages):
         if query.resolution == "reading":
             frame = await run_in_threadpool(
                 self.frames.get, (plant.id, query.start, query.end),
-                lambda: ctx.readings.read_frame(plant.id, query.start, query.end))
+                lambda: ctx.sources.readings.read_frame(plant.id, query.start, query.end))
             points = reading_points(frame, query.station, query.parameter)
         else:
             hours = await run_in_threadpool(ctx.results.hour_results, plant.id, query.start,
@@ -99,10 +97,7 @@ class Api(Pages):
 
     async def alerts(self, request: Request) -> Response:
         scope = self.ctx.scope(request)
-        unknown = set(request.query_params) - {"open", "plant"}
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)
+        check_parameters(request.query_params, {"open", "plant"})
         flag = request.query_params.get("open", "").lower()
         if flag not in _FLAGS:
             raise BadRequest(f"open: expected 1 or 0, got {flag!r}", "bad_open_flag", flag=flag)

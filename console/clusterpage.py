@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from console.context import Pages
-from console.errors import BadRequest
+from console.errors import check_parameters
 from console.scope import Scope
 from console.sources import ClusterResults
 from console.status import PlantSummary, summarise
@@ -83,11 +83,7 @@ class ClusterPage(Pages):
     async def page(self, request: Request) -> Response:
         scope = self.ctx.scope(request)
         layout = scope.cluster(request.path_params["cluster_id"])
-        unknown = set(request.query_params) - {"lang"}
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters",
-                             names=names)
+        check_parameters(request.query_params, {"lang"})
         now = self.ctx.now()
         data = await run_in_threadpool(self._gather, scope, layout, now)
         return self.ctx.view.page(request, "cluster.html.j2", {

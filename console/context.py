@@ -16,7 +16,7 @@ from console.audit import AuditEntry, AuditLog
 from console.scope import Directory, Scope
 from console.sessions import Cookies, Sessions
 from console.settings import WebSettings
-from console.sources import AlertSource, CheckResults, Documents, ReadingSource, Sources
+from console.sources import AlertSource, CheckResults, Sources
 from console.throttle import LoginThrottle
 from console.view import View
 from console.visitor import visitor_of
@@ -46,14 +46,6 @@ class Context:
     @property
     def results(self) -> CheckResults:
         return self.sources.results
-
-    @property
-    def readings(self) -> ReadingSource:
-        return self.sources.readings
-
-    @property
-    def documents(self) -> Documents:
-        return self.sources.documents
 
     def now(self) -> datetime:
         return self.clock()

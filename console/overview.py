@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from console.clusterpage import this_month
 from console.context import Pages
-from console.errors import BadRequest
+from console.errors import BadRequest, check_parameters
 from console.scope import Cluster
 from console.status import STATUSES, PlantSummary, summarise
 from rules.chronic import rank_key
@@ -102,10 +102,7 @@ class ClusterGroup:
 
 def read_choice(request: Request) -> Choice:
     params = request.query_params
-    unknown = set(params) - PARAMETERS
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)
+    check_parameters(params, PARAMETERS)
     sort = params.get("sort", "rank")
     if sort not in SORTS:
         raise BadRequest(f"sort: choose one of {', '.join(SORTS)}", "bad_sort", sort=sort)

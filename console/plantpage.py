@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from console.context import Pages
-from console.errors import BadRequest
+from console.errors import BadRequest, check_parameters
 from console.live import LiveStation, live_values, newest_time
 from console.sources import Document
 from console.status import months_back, summarise
@@ -111,11 +111,7 @@ class PlantPage(Pages):
         ctx = self.ctx
         scope = ctx.scope(request)
         plant = scope.plant(request.path_params["plant_id"])
-        unknown = set(request.query_params) - {"range", "lang"}
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters",
-                             names=names)
+        check_parameters(request.query_params, {"range", "lang"})
         span = request.query_params.get("range", "24h")
         if span not in RANGES:
             raise BadRequest(f"range: choose one of {', '.join(RANGES)}", "bad_range_choice",
@@ -184,13 +180,13 @@ class PlantPage(Pages):
                              "bad_format", choices=", ".join(REPORT_FORMATS))
         start, end = month_range(plant, params.get("month", ""), self.ctx.now())
         lang = self.ctx.view.words(request).lang
-        document = await run_in_threadpool(self.ctx.documents.report, plant, start, end, fmt,
-                                           lang)
+        documents = self.ctx.sources.documents
+        document = await run_in_threadpool(documents.report, plant, start, end, fmt, lang)
         return download(document)
 
     async def circular10(self, request: Request) -> Response:
         scope = self.ctx.scope(request)
         plant = scope.plant(request.path_params["plant_id"])
         start, end = month_range(plant, request.query_params.get("month", ""), self.ctx.now())
-        document = await run_in_threadpool(self.ctx.documents.circular10, plant, start, end)
+        document = await run_in_threadpool(self.ctx.sources.documents.circular10, plant, start, end)
         return download(document)

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from console.context import Context, Pages
-from console.errors import BadRequest
+from console.errors import BadRequest, check_parameters
 from console.live import LiveStation, live_values, newest_time
 from console.recent import Recent
 from console.series import finite
@@ -185,7 +185,7 @@ class PublicPages(Pages):
 
     async def plant(self, request: Request) -> Response:
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
-        _only(request, {"lang"})
+        check_parameters(request.query_params, {"lang"})
         words = self.ctx.view.words(request)
 
         def make() -> tuple[Published, dict[date, Markup]]:
@@ -198,7 +198,7 @@ class PublicPages(Pages):
 
     async def api(self, request: Request) -> Response:
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
-        _only(request, {"days"})
+        check_parameters(request.query_params, {"days"})
         text = request.query_params.get("days", str(DAYS))
         if not text.isdigit() or not 1 <= int(text) <= DAYS:
             raise BadRequest(f"days: a whole number from 1 to {DAYS}, got {text!r}", "bad_days",
@@ -216,24 +216,16 @@ class PublicPages(Pages):
         return live, last
 
     async def board(self, request: Request) -> Response:
-        plant = self.ctx.directory.plant(request.path_params["plant_id"])
-        _only(request, {"lang"})
-        live, last = await run_in_threadpool(self._board, plant)
-        return self.ctx.view.page(request, "board.html.j2", {
-            "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
-            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
+        return await self._board_page(request, "board.html.j2")
 
     async def board_values(self, request: Request) -> Response:
+        return await self._board_page(request, "_board_values.html.j2")
+
+    async def _board_page(self, request: Request, template: str) -> Response:
+        """The board (its page, or the values it polls)."""
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
-        _only(request, {"lang"})
+        check_parameters(request.query_params, {"lang"})
         live, last = await run_in_threadpool(self._board, plant)
-        return self.ctx.view.page(request, "_board_values.html.j2", {
+        return self.ctx.view.page(request, template, {
             "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
             "now": self.ctx.now(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
-
-
-def _only(request: Request, allowed: set[str]) -> None:
-    unknown = set(request.query_params) - allowed
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)

@@ -20,16 +20,10 @@ class Cluster:
     the plants in the reader's scope, central plant first, then member factories, in config
     order."""
 
+    id: str
+    name: str
     layout: ClusterLayout
     plants: tuple[Plant, ...]
-
-    @property
-    def id(self) -> str:
-        return self.layout.id
-
-    @property
-    def name(self) -> str:
-        return self.layout.name
 
 
 class Directory:
@@ -70,7 +64,7 @@ class Directory:
                 continue
             central = layout.central.id if layout.central else None
             mine.sort(key=lambda p: (p.id != central, p.kind == "factory"))
-            found.append(Cluster(layout, tuple(mine)))
+            found.append(Cluster(layout.id, layout.name, layout, tuple(mine)))
         return found
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from starlette.datastructures import QueryParams
 
-from console.errors import BadRequest
+from console.errors import BadRequest, check_parameters
 from console.live import STATUS_CODES
 from rules.frame import status_column
 from rules.permit import Plant
@@ -50,10 +50,7 @@ def series_query(plant: Plant, params: QueryParams, now: datetime,
                  compliance: tuple[str, ...]) -> SeriesQuery:
     """The request's series, checked: a configured parameter (and station), an aware range of
     at most 31 days ending after it starts; 400 with a message otherwise."""
-    unknown = set(params) - SERIES_PARAMETERS
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)
+    check_parameters(params, SERIES_PARAMETERS)
     key = params.get("parameter", "")
     if not key:
         raise BadRequest("parameter: required (e.g. parameter=cod)", "parameter_needed")
