@@ -356,7 +356,9 @@ class CheckBook:
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY start, station, parameter",
                                       args).fetchall()
-        return [HourResult(plant, station, key, _from_epoch(at), day, bool(whole), expected,
+        times: dict[int, datetime] = {}  # the series of an hour share its start
+        return [HourResult(plant, station, key, times.get(at) or times.setdefault(
+                               at, _from_epoch(at)), day, bool(whole), expected,
                            valid, excluded, mean, low, high, lim_min, lim_max, bool(judged),
                            bool(over), bool(serious), ratio)
                 for (station, key, at, day, whole, expected, valid, excluded, mean, low, high,
