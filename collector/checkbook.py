@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector import statedb
@@ -357,12 +358,22 @@ class CheckBook:
             rows = self._conn.execute(sql + " ORDER BY start, station, parameter",
                                       args).fetchall()
         times: dict[int, datetime] = {}  # the series of an hour share its start
-        return [HourResult(plant, station, key, times.get(at) or times.setdefault(
-                               at, _from_epoch(at)), day, bool(whole), expected,
-                           valid, excluded, mean, low, high, lim_min, lim_max, bool(judged),
-                           bool(over), bool(serious), ratio)
-                for (station, key, at, day, whole, expected, valid, excluded, mean, low, high,
-                     lim_min, lim_max, judged, over, serious, ratio) in rows]
+        return [_hour_result(plant, row, times) for row in rows]
+
+    def notable_hours(self, plant: str, start: datetime, end: datetime,
+                      stations: Collection[str], by: str) -> list[HourResult]:
+        """Per series of `stations`, its whole hour in [start, end) with the newest
+        (`by="newest"`) or the highest (`by="highest"`) mean of valid readings."""
+        pick = {"newest": "MAX(start)", "highest": "MAX(mean)"}[by]
+        marks = ",".join("?" * len(stations)) or "NULL"
+        with self._lock:
+            rows = self._conn.execute(
+                # SQLite fills the bare columns from the row holding the MAX().
+                f"SELECT {_HOUR_COLUMNS}, {pick} FROM hour_result WHERE plant = ? AND start >= ? "
+                f"AND start < ? AND whole = 1 AND mean IS NOT NULL AND station IN ({marks}) "
+                "GROUP BY station, parameter",
+                (plant, _epoch(start), _epoch(end), *stations)).fetchall()
+        return [_hour_result(plant, row[:-1]) for row in rows]
 
     def day_tallies(self, plant: str, first: date, last: date) -> list[Tally]:
         """The plant's day tallies from `first` to `last` (plant-local dates, inclusive)."""
@@ -528,6 +539,21 @@ class CheckBook:
             self._conn.close()
         with self._latest_lock:
             self._latest_conn.close()
+
+
+def _hour_result(plant: str, row: Sequence[Any], times: dict[int, datetime] | None = None
+                 ) -> HourResult:
+    """An hour result from a row of `_HOUR_COLUMNS` (`times`: starts made already)."""
+    (station, key, at, day, whole, expected, valid, excluded, mean, low, high, lim_min,
+     lim_max, judged, over, serious, ratio) = row
+    start = times.get(at) if times is not None else None
+    if start is None:
+        start = _from_epoch(at)
+        if times is not None:
+            times[at] = start
+    return HourResult(plant, station, key, start, day, bool(whole), expected, valid, excluded,
+                      mean, low, high, lim_min, lim_max, bool(judged), bool(over),
+                      bool(serious), ratio)
 
 
 def _epoch(moment: datetime) -> int:

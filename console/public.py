@@ -1,9 +1,11 @@
 """Public pages, no sign-in (Decree 08 Art. 102: each automatic result published next to its
-permitted limit and kept up 30 days): `/public/` the plants; `/public/<plant>` the hourly
-means of the last 30 days of every parameter of its discharge, over-limit and excluded values
-marked; `/public/<plant>/board` a large-type gate display that refreshes its values itself
-(`/public/<plant>/board/values`, polled every 10 s); `/api/v1/public/<plant>?days=30` the same
-as JSON. They read the check book only (hour results, last values).
+permitted limit and kept up 30 days): `/public/` the plants; `/public/<plant>` the last 30
+days of every parameter of its discharge next to its limit — a summary, the hourly means of
+the last week (any other day of the 30 on its own page, `?day=`), over-limit and excluded
+values marked; `/public/<plant>/board` a large-type gate display that refreshes its values
+itself (`/public/<plant>/board/values`, polled every 10 s); `/api/v1/public/<plant>?days=30`
+every hour of the period as JSON. They read the check book only (hour results, day tallies,
+last values).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rules.permit import Plant
 from rules.summary import HourResult
 
 DAYS = 30
+SHOWN_DAYS = 7  # days whose hourly tables a public page carries; the others are one link each
 BOARD_REFRESH_S = 10
 KEEP_S = 20.0  # how long a computed public page is served again
 
@@ -45,7 +48,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Line:
-    """One published parameter's summary over the period (the rows with `data-limit`)."""
+    """One published parameter's summary over the 30 days (the rows with `data-limit`)."""
 
     column: Column
     last: HourResult | None  # the newest hour with a mean
@@ -63,21 +66,29 @@ class Day:
 
 @dataclass(frozen=True)
 class Published:
+    """A public page: the summary of the period, the hourly tables of the days shown (the
+    last week, or the one day asked for) and the other days of the period (links)."""
+
     plant: Plant
     limits: EffectiveLimits
     columns: list[Column]
     lines: list[Line]
     days: list[Day]  # newest day first
+    other_days: list[date]  # newest first
     start: datetime
     end: datetime
 
 
-def published(plant: Plant, hours: list[HourResult], limits: EffectiveLimits,
-              compliance: tuple[str, ...], start: datetime, end: datetime) -> Published:
-    """The whole hours of [start, end) of the compliance stations' series, by day."""
-    columns = [Column(station, key, limits.get(key))
-               for station, keys in plant.stations.items() if station in compliance
-               for key in keys]
+def columns_of(plant: Plant, limits: EffectiveLimits, compliance: tuple[str, ...]
+               ) -> list[Column]:
+    """The published series: every parameter of the plant's compliance stations."""
+    return [Column(station, key, limits.get(key))
+            for station, keys in plant.stations.items() if station in compliance
+            for key in keys]
+
+
+def hour_days(plant: Plant, hours: list[HourResult], columns: list[Column]) -> list[Day]:
+    """Whole hours by plant-local day, newest first, one cell per column."""
     position = {(c.station, c.parameter): i for i, c in enumerate(columns)}
     rows: dict[datetime, list[HourResult | None]] = {}
     for hour in hours:
@@ -90,17 +101,9 @@ def published(plant: Plant, hours: list[HourResult], limits: EffectiveLimits,
     days: dict[date, list[tuple[datetime, list[HourResult | None]]]] = {}
     for moment in sorted(rows, reverse=True):
         days.setdefault(moment.astimezone(plant.zone).date(), []).append((moment, rows[moment]))
-    lines = []
-    for i, column in enumerate(columns):
-        mine = [row[i] for entries in days.values() for _, row in entries]
-        means = [h for h in mine if h is not None and h.mean is not None]
-        lines.append(Line(column, means[0] if means else None,
-                          max(means, key=lambda h: h.mean or 0.0, default=None),
-                          sum(1 for h in means if h.judged),
-                          sum(1 for h in means if h.over)))
-    return Published(plant, limits, columns, lines, [
-        Day(day, entries, sum(1 for _, row in entries for h in row if h is not None and h.over))
-        for day, entries in days.items()], start, end)
+    return [Day(day, entries, sum(1 for _, row in entries for h in row
+                                  if h is not None and h.over))
+            for day, entries in days.items()]
 
 
 def day_rows(day: Day, words: Words, zone: ZoneInfo) -> Markup:
@@ -134,20 +137,21 @@ def day_rows(day: Day, words: Words, zone: ZoneInfo) -> Markup:
     return Markup("\n".join(out))
 
 
-def published_json(pub: Published) -> dict[str, Any]:
+def published_json(plant: Plant, limits: EffectiveLimits, columns: list[Column],
+                   hours: list[HourResult], start: datetime, end: datetime) -> dict[str, Any]:
+    wanted = {(c.station, c.parameter) for c in columns}
     return {
-        "plant": {"id": pub.plant.id, "name": pub.plant.name, "cluster": pub.plant.cluster,
-                  "timezone": pub.plant.timezone, "regulation": pub.limits.regulation,
-                  "column": pub.limits.column},
-        "from": pub.start.isoformat(), "to": pub.end.isoformat(),
+        "plant": {"id": plant.id, "name": plant.name, "cluster": plant.cluster,
+                  "timezone": plant.timezone, "regulation": limits.regulation,
+                  "column": limits.column},
+        "from": start.isoformat(), "to": end.isoformat(),
         "parameters": [{"station": c.station, "parameter": c.parameter,
-                        "limit": c.limit.to_json() if c.limit else None} for c in pub.columns],
-        "hours": [{"time": moment.isoformat(), "station": h.station, "parameter": h.parameter,
+                        "limit": c.limit.to_json() if c.limit else None} for c in columns],
+        "hours": [{"time": h.start.isoformat(), "station": h.station, "parameter": h.parameter,
                    "mean": h.mean, "min": h.low, "max": h.high, "valid": h.valid,
                    "excluded": h.excluded, "judged": h.judged, "over": h.over,
                    "ratio": finite(h.ratio)}
-                  for day in reversed(pub.days) for moment, row in reversed(day.hours)
-                  for h in row if h is not None],
+                  for h in hours if h.whole and (h.station, h.parameter) in wanted],
     }
 
 
@@ -156,8 +160,8 @@ class PublicPages(Pages):
         super().__init__(ctx)
         # A public page's results change once a minute at most (the frequent check): many
         # visitors of one plant within seconds cost one computation.
-        self.recent: Recent[tuple[str, str], tuple[Published, dict[date, Markup]]] = Recent(
-            KEEP_S, 64)
+        self.recent: Recent[tuple[str, str, date | None],
+                            tuple[Published, dict[date, Markup]]] = Recent(KEEP_S, 64)
 
     def routes(self) -> list[Route]:
         # `/public` (no slash) is redirected here by the router itself.
@@ -175,26 +179,59 @@ class PublicPages(Pages):
             "clusters": directory.clusters(list(directory.plants)),
         })
 
-    def _published(self, plant: Plant, days: int) -> Published:
+    def _published(self, plant: Plant, day: date | None) -> Published:
+        """The page's data: the 30-day summary from aggregates (newest and highest hour per
+        series, day tallies), the hour rows of the last `SHOWN_DAYS` days (or of `day`)."""
+        results, compliance = self.ctx.results, self.ctx.checks.compliance_stations
         end = self.ctx.now()
-        start = end - timedelta(days=days)
-        hours = self.ctx.results.hour_results(
-            plant.id, start, end, stations=self.ctx.checks.compliance_stations, whole=True)
+        start = end - timedelta(days=DAYS)
         limits = plant_limits(plant, end.astimezone(plant.zone).date())
-        return published(plant, hours, limits, self.ctx.checks.compliance_stations, start, end)
+        columns = columns_of(plant, limits, compliance)
+        if day is None:
+            shown = (end - timedelta(days=SHOWN_DAYS - 1)).astimezone(plant.zone).replace(
+                hour=0, minute=0, second=0, microsecond=0)
+            hours = results.hour_results(plant.id, shown, end, stations=compliance, whole=True)
+        else:
+            first = datetime.combine(day, datetime.min.time(), plant.zone)
+            hours = results.hour_results(plant.id, max(first, start),
+                                         min(first + timedelta(days=1), end),
+                                         stations=compliance, whole=True)
+        days = hour_days(plant, hours, columns)
+        newest = {(h.station, h.parameter): h for h in results.notable_hours(
+            plant.id, start, end, compliance, by="newest")}
+        highest = {(h.station, h.parameter): h for h in results.notable_hours(
+            plant.id, start, end, compliance, by="highest")}
+        first_day, last_day = start.astimezone(plant.zone).date(), end.astimezone(
+            plant.zone).date()
+        counts: dict[tuple[str, str], list[int]] = {}
+        dated: set[date] = set()
+        for tally in results.day_tallies(plant.id, first_day, last_day):
+            if tally.station in compliance:
+                total = counts.setdefault((tally.station, tally.parameter), [0, 0])
+                total[0] += tally.judged
+                total[1] += tally.over
+                if tally.valid or tally.excluded:
+                    dated.add(date.fromisoformat(tally.period))
+        lines = [Line(c, newest.get((c.station, c.parameter)),
+                      highest.get((c.station, c.parameter)),
+                      *counts.get((c.station, c.parameter), [0, 0])) for c in columns]
+        shown_days = {d.day for d in days}
+        return Published(plant, limits, columns, lines, days,
+                         sorted(dated - shown_days, reverse=True), start, end)
 
     async def plant(self, request: Request) -> Response:
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
-        check_parameters(request.query_params, {"lang"})
+        check_parameters(request.query_params, {"lang", "day"})
         words = self.ctx.view.words(request)
+        day = _day_asked(request.query_params.get("day"))
 
         def make() -> tuple[Published, dict[date, Markup]]:
-            pub = self._published(plant, DAYS)
-            return pub, {day.day: day_rows(day, words, plant.zone) for day in pub.days}
+            pub = self._published(plant, day)
+            return pub, {d.day: day_rows(d, words, plant.zone) for d in pub.days}
 
-        pub, rows = await run_in_threadpool(self.recent.get, (plant.id, words.lang), make)
+        pub, rows = await run_in_threadpool(self.recent.get, (plant.id, words.lang, day), make)
         return self.ctx.view.page(request, "public_plant.html.j2", {
-            "pub": pub, "days": DAYS, "hour": timedelta(hours=1), "rows": rows})
+            "pub": pub, "days": DAYS, "hour": timedelta(hours=1), "rows": rows, "day": day})
 
     async def api(self, request: Request) -> Response:
         plant = self.ctx.directory.plant(request.path_params["plant_id"])
@@ -203,8 +240,14 @@ class PublicPages(Pages):
         if not text.isdigit() or not 1 <= int(text) <= DAYS:
             raise BadRequest(f"days: a whole number from 1 to {DAYS}, got {text!r}", "bad_days",
                              days=text)
-        pub = await run_in_threadpool(self._published, plant, int(text))
-        return JSONResponse(published_json(pub))
+        end = self.ctx.now()
+        start = end - timedelta(days=int(text))
+        compliance = self.ctx.checks.compliance_stations
+        hours = await run_in_threadpool(self.ctx.results.hour_results, plant.id, start, end,
+                                        None, compliance, True)
+        limits = plant_limits(plant, end.astimezone(plant.zone).date())
+        return JSONResponse(published_json(plant, limits, columns_of(plant, limits, compliance),
+                                           hours, start, end))
 
     def _board(self, plant: Plant) -> tuple[list[LiveStation], dict[tuple[str, str], Any]]:
         now = self.ctx.now()
@@ -229,3 +272,14 @@ class PublicPages(Pages):
         return self.ctx.view.page(request, template, {
             "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
             "now": self.ctx.now(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
+
+
+def _day_asked(text: str | None) -> date | None:
+    """`?day=YYYY-MM-DD`: one day's hourly table; 400 for anything else."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"day: expected YYYY-MM-DD, got {text!r}", "bad_day",
+                         day=text) from None

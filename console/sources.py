@@ -50,6 +50,9 @@ class CheckResults(Protocol):
                      parameter: str | None = None, stations: Collection[str] | None = None,
                      whole: bool = False) -> list[HourResult]: ...
 
+    def notable_hours(self, plant: str, start: datetime, end: datetime,
+                      stations: Collection[str], by: str) -> list[HourResult]: ...
+
     def day_tallies(self, plant: str, first: date, last: date) -> list[Tally]: ...
 
     def tallies(self, plants: Collection[str] | None, first: str, last: str,

@@ -311,8 +311,8 @@ class DataSite(Site):
             # Two whole hours ending at the start of this hour: the spike is the plant's
             # newest word (a normal reading after it would clear the alert).
             hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-            self.simulate("kim-bai", "cod-spike", hour - timedelta(hours=2), timedelta(hours=2),
-                          seed=6)
+            self.simulate_cluster("kim-bai", "cod-spike", hour - timedelta(hours=2),
+                                  timedelta(hours=2), seed=6)
 
             def alert() -> str | None:
                 return next((a.id for a in self.collector.list_alerts(True, ["kim-bai"])

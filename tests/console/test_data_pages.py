@@ -163,8 +163,19 @@ def test_the_public_page_and_board_need_no_sign_in(
     cod_cells = newest.find_elements(By.CSS_SELECTOR,
                                      f"tbody td:nth-child({heads.index('cod') + 1})")
     assert any("over" in td.get_attribute("class") for td in cod_cells)  # the spike
-    assert browser.find_elements(By.CSS_SELECTOR, "td sup.excl")  # device error, calibration
     shoot(browser, "public-plant")
+    # An older day on its own page: the TSS device error's hour, its readings excluded.
+    with data_site.client() as anonymous:
+        hours = anonymous.get("/api/v1/public/kim-bai?days=30").json()["hours"]
+    error = next(h for h in hours if h["parameter"] == "tss" and h["excluded"] and
+                 not h["valid"])
+    day = datetime.fromisoformat(error["time"]).astimezone(
+        data_site.plants["kim-bai"].zone).date().isoformat()
+    browser.find_element(By.CSS_SELECTOR, f'#other-days a[href*="day={day}"]').click()
+    WebDriverWait(browser, 10).until(ec.url_contains(f"day={day}"))
+    assert browser.find_elements(By.CSS_SELECTOR, "td sup.excl")
+    assert browser.find_element(By.CSS_SELECTOR, "details.day[open]").get_attribute(
+        "data-day") == day
     browser.get(data_site.url + "/public/kim-bai/board")
     board = browser.find_element(By.CSS_SELECTOR, '.board-value[data-parameter="cod"]')
     assert board.get_attribute("data-limit") == "135.0" and "≤ 135 mg/L" in board.text
