@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from rules.bases import Context
 from rules.episodes import local_time
 from rules.errors import RulesError
-from rules.evaluate import plant_ledger
 from rules.limits import limit_schedule, schedule_bounds
-from rules.permit import Plant
-from rules.series import extract, in_range, plant_rows, station_rows, to_ns
+from rules.permit import FLOW_KEYS, Plant
+from rules.series import Series, extract, frame_times, in_range, plant_rows, station_rows, to_ns
 from rules.settings import CheckSettings
+from rules.treatment import HourLedger, hour_ledger
 from rules.windows import Windows, calendar_pieces, calendar_windows, window_means
 
 _NS_PER_H = 3.6e12
@@ -136,10 +137,15 @@ def hourly_results(
     limited = set(schedule.keys())
     stations = station_rows(in_range(plant_rows(frame, plant.id), lo, hi))
     results: list[HourResult] = []
+    flows: dict[str, list[Series]] = {key: [] for key in FLOW_KEYS}
+    judged_series: list[Series] = []
     for station, keys in plant.stations.items():
         rows = stations.get(station)
+        times = frame_times(rows) if rows is not None and not rows.empty else None
         for key in keys:
-            series = extract(rows, station, key, settings)
+            series = extract(rows, station, key, settings, times)
+            if key in flows:
+                flows[key].append(series)
             means = window_means(series, pieces, plant.interval_delta,
                                  settings.min_valid_fraction)
             idx = pieces.index_of(series.times)
@@ -153,6 +159,8 @@ def hourly_results(
             limit_min = limit_max = np.full(n, np.nan)
             judged = np.zeros(n, dtype=bool)
             ratio = np.full(n, np.nan)
+            if station in settings.compliance_stations and key in limited:
+                judged_series.append(series)  # the treatment ledger's compliance
             if (station in settings.compliance_stations and key in limited
                     and "hourly_mean" in settings.bases_for(key)):
                 limit_min, limit_max = schedule_bounds(schedule, key, pieces.starts)
@@ -173,7 +181,10 @@ def hourly_results(
                     judged=bool(judged[i]), over=bool(over[i]), serious=bool(serious[i]),
                     ratio=_number(ratio[i]) if judged[i] else None,
                 ))
-    return results, _volumes(frame, plant, settings, start, end, pieces, days, utc)
+    context = Context(plant=plant.id, zone=zone, interval=plant.interval_delta,
+                      settings=settings, schedule=schedule)
+    ledger = hour_ledger(context, flows, judged_series, start, end)
+    return results, _volumes(plant, ledger, pieces, days, utc)
 
 
 def _ratios(means: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
@@ -190,10 +201,10 @@ def _number(value: float) -> float | None:
 
 
 def _volumes(
-    frame: pd.DataFrame, plant: Plant, settings: CheckSettings, start: datetime,
-    end: datetime, pieces: Windows, days: list[str], utc: list[datetime],
+    plant: Plant, ledger: HourLedger, pieces: Windows, days: list[str], utc: list[datetime],
 ) -> list[HourVolume]:
-    ledger = plant_ledger(frame, plant, settings, start, end)
+    """The hour ledger (`rules.treatment.hour_ledger`, as the treatment table makes it) as
+    rows."""
     if not np.array_equal(ledger.hours.edges, pieces.edges):
         raise RulesError("hour ledger and hour results cut the range differently")
     span = (pieces.ends - pieces.starts).astype(np.float64)
