@@ -13,9 +13,9 @@ re-judging a plant's window never drops its cluster's findings, nor the reverse.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -158,9 +158,11 @@ class CheckBook:
             self._stored_marks[plant] = earliest if known is None else min(known, earliest)
 
     def take_late(self, plant: str) -> datetime | None:
+        return self._earliest("SELECT earliest FROM dirty WHERE plant = ?", plant)
+
+    def _earliest(self, query: str, key: str) -> datetime | None:
         with self._lock:
-            row = self._conn.execute("SELECT earliest FROM dirty WHERE plant = ?",
-                                     (plant,)).fetchone()
+            row = self._conn.execute(query, (key,)).fetchone()
         return datetime.fromisoformat(row[0]) if row else None
 
     def commit_window(
@@ -172,33 +174,39 @@ class CheckBook:
         its kept results (`kept`, see `keep_results`), advance the watermark (if given),
         atomically: one synced commit per checked window."""
         lo, hi = _utc(start), _utc(end)
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                if kept is not None:
-                    self._keep(plant, start, end, kept)
+        with self._transaction():
+            if kept is not None:
+                self._keep(plant, start, end, kept)
+            self._conn.execute(
+                "DELETE FROM finding WHERE plant = ? AND start >= ? AND start < ? "
+                "AND kind != ?", (plant, lo, hi, _CLUSTER_KIND),
+            )
+            self._insert_findings(findings, now)
+            if watermark is not None:
                 self._conn.execute(
-                    "DELETE FROM finding WHERE plant = ? AND start >= ? AND start < ? "
-                    "AND kind != ?", (plant, lo, hi, _CLUSTER_KIND),
+                    "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
+                    "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
+                    (plant, watermark.astimezone(UTC).isoformat()),
                 )
-                self._insert_findings(findings, now)
-                if watermark is not None:
-                    self._conn.execute(
-                        "INSERT INTO watermark VALUES (?, ?) ON CONFLICT(plant) DO UPDATE SET "
-                        "evaluated_to = max(evaluated_to, excluded.evaluated_to)",
-                        (plant, watermark.astimezone(UTC).isoformat()),
-                    )
-                if late_seen is not None:
-                    self._stored_marks.pop(plant, None)
-                    # Only clear marks we consumed; a newer late record keeps its mark.
-                    self._conn.execute(
-                        "DELETE FROM dirty WHERE plant = ? AND earliest >= ?",
-                        (plant, late_seen.astimezone(UTC).isoformat()),
-                    )
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
+            if late_seen is not None:
+                self._stored_marks.pop(plant, None)
+                # Only clear marks we consumed; a newer late record keeps its mark.
+                self._conn.execute(
+                    "DELETE FROM dirty WHERE plant = ? AND earliest >= ?",
+                    (plant, late_seen.astimezone(UTC).isoformat()),
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction under the book's lock: all of it or nothing."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except Exception:  # any failure inside leaves nothing half-written
                 self._conn.execute("ROLLBACK")
                 raise
+            self._conn.execute("COMMIT")
 
     # -- results kept for the console --------------------------------------------------------
 
@@ -206,14 +214,8 @@ class CheckBook:
                      ) -> None:
         """Replace the hour results and volumes of [start, end) (`rules.summary`) and the day
         and month tallies they fall in, in one transaction."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._keep(plant, start, end, kept)
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            self._keep(plant, start, end, kept)
 
     def _keep(self, plant: str, start: datetime, end: datetime, kept: KeptResults) -> None:
         lo, hi = _epoch(start), _epoch(end)
@@ -268,32 +270,27 @@ class CheckBook:
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'serious_factors'"
                                      ).fetchone()
-            if row is not None and row[0] == name:
-                return False
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                params = [r[0] for r in self._conn.execute(
-                    "SELECT DISTINCT parameter FROM hour_result").fetchall()]
-                self._conn.executemany(
-                    "UPDATE hour_result SET serious = (judged AND ratio >= ?) "
-                    "WHERE parameter = ?", [(factor(p), p) for p in params])
-                self._conn.execute("DELETE FROM day_tally")
-                self._conn.execute(
-                    "INSERT INTO day_tally SELECT plant, day, station, parameter, "
-                    + _TALLY_SUMS.format(worst="CASE WHEN judged THEN ratio END")
-                    + " FROM hour_result GROUP BY plant, day, station, parameter")
-                self._conn.execute("DELETE FROM month_tally")
-                self._conn.execute(
-                    "INSERT INTO month_tally SELECT plant, substr(period, 1, 7), station, "
-                    f"parameter, {_TALLY_SUMS.format(worst='worst')} FROM day_tally "
-                    "GROUP BY plant, substr(period, 1, 7), station, parameter")
-                self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('serious_factors', ?)",
-                                   (name,))
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
-                self._conn.execute("ROLLBACK")
-                raise
-            return bool(params)
+        if row is not None and row[0] == name:
+            return False
+        with self._transaction():
+            params = [r[0] for r in self._conn.execute(
+                "SELECT DISTINCT parameter FROM hour_result").fetchall()]
+            self._conn.executemany(
+                "UPDATE hour_result SET serious = (judged AND ratio >= ?) WHERE parameter = ?",
+                [(factor(p), p) for p in params])
+            self._conn.execute("DELETE FROM day_tally")
+            self._conn.execute(
+                "INSERT INTO day_tally SELECT plant, day, station, parameter, "
+                + _TALLY_SUMS.format(worst="CASE WHEN judged THEN ratio END")
+                + " FROM hour_result GROUP BY plant, day, station, parameter")
+            self._conn.execute("DELETE FROM month_tally")
+            self._conn.execute(
+                "INSERT INTO month_tally SELECT plant, substr(period, 1, 7), station, "
+                f"parameter, {_TALLY_SUMS.format(worst='worst')} FROM day_tally "
+                "GROUP BY plant, substr(period, 1, 7), station, parameter")
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('serious_factors', ?)",
+                               (name,))
+        return bool(params)
 
     def prune_hours(self, plant: str, before: datetime) -> None:
         """Drop the plant's hour rows older than `before` (the tallies stay)."""
@@ -463,10 +460,7 @@ class CheckBook:
             )
 
     def take_cluster_late(self, cluster: str) -> datetime | None:
-        with self._lock:
-            row = self._conn.execute("SELECT earliest FROM cluster_dirty WHERE cluster = ?",
-                                     (cluster,)).fetchone()
-        return datetime.fromisoformat(row[0]) if row else None
+        return self._earliest("SELECT earliest FROM cluster_dirty WHERE cluster = ?", cluster)
 
     def commit_cluster(
         self, cluster: str, plant: str, start: datetime, end: datetime,
@@ -477,27 +471,21 @@ class CheckBook:
         months) replace the stored rows of their dates, `findings` replace the cluster's
         collection findings (filed under `plant`) that start in [start, end), and the late
         mark consumed (`late_seen`) is cleared unless a newer one came meanwhile."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+        with self._transaction():
+            self._conn.execute(
+                "DELETE FROM finding WHERE plant = ? AND kind = ? AND start >= ? "
+                "AND start < ?", (plant, _CLUSTER_KIND, _utc(start), _utc(end)),
+            )
+            self._insert_findings(findings, now)
+            self._conn.executemany(
+                f"INSERT OR REPLACE INTO cluster_row VALUES ({','.join('?' * 14)})",
+                [_row_values(row, whole=True, now=now) for row in rows],
+            )
+            if late_seen is not None:
                 self._conn.execute(
-                    "DELETE FROM finding WHERE plant = ? AND kind = ? AND start >= ? "
-                    "AND start < ?", (plant, _CLUSTER_KIND, _utc(start), _utc(end)),
+                    "DELETE FROM cluster_dirty WHERE cluster = ? AND earliest >= ?",
+                    (cluster, _utc(late_seen)),
                 )
-                self._insert_findings(findings, now)
-                self._conn.executemany(
-                    f"INSERT OR REPLACE INTO cluster_row VALUES ({','.join('?' * 14)})",
-                    [_row_values(row, whole=True, now=now) for row in rows],
-                )
-                if late_seen is not None:
-                    self._conn.execute(
-                        "DELETE FROM cluster_dirty WHERE cluster = ? AND earliest >= ?",
-                        (cluster, _utc(late_seen)),
-                    )
-                self._conn.execute("COMMIT")
-            except sqlite3.Error:
-                self._conn.execute("ROLLBACK")
-                raise
 
     def merge_month_to_date(self, row: ClusterRow, now: datetime) -> None:
         """Store a month's row made from its judged days, unless the whole month is judged

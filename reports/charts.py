@@ -7,6 +7,7 @@ per report and shared by the HTML (base64) and PDF (embedded image) renderings.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -115,24 +116,37 @@ def draw_flow_balance(report: Report) -> Chart:
     """Daily inflow, outflow and bypass volumes as grouped, differently hatched bars."""
     words = report.labels
     rows = report.treatment_days
+    png = _grouped_bars(words["chart_flow"], [r.date[-2:] for r in rows], (
+        (words["inflow"], [r.inflow_m3 for r in rows], "#ffffff", "///"),
+        (words["outflow"], [r.outflow_m3 for r in rows], "#7f7f7f", ""),
+        (words["bypass"], [r.bypass_m3 for r in rows], "#d62728", "xxx"),
+    ))
+    return Chart("flow-balance", words["chart_flow"], png)
+
+
+def _grouped_bars(
+    title: str, ticks: Sequence[str], series: Sequence[tuple[str, Sequence[float], str, str]],
+    legend_below: bool = False,
+) -> bytes:
+    """Bars of m³ per day, one group per tick, each series told apart by face and hatch
+    (label, values, face colour, hatch), read in black and white."""
     figure = Figure(figsize=(8.0, 2.8))
     axes = figure.add_subplot()
-    positions = list(range(len(rows)))
+    positions = list(range(len(ticks)))
     width = 0.28
-    series = (
-        ("inflow", [r.inflow_m3 for r in rows], "#ffffff", "///"),
-        ("outflow", [r.outflow_m3 for r in rows], "#7f7f7f", ""),
-        ("bypass", [r.bypass_m3 for r in rows], "#d62728", "xxx"),
-    )
     for offset, (label, values, face, hatch) in zip((-width, 0.0, width), series, strict=True):
-        axes.bar([p + offset for p in positions], values, width, label=words[label],
-                 facecolor=face, hatch=hatch, edgecolor="black", linewidth=0.5)
-    axes.set_xticks(positions, [r.date[-2:] for r in rows], fontsize=7)
+        axes.bar([p + offset for p in positions], values, width, label=label, facecolor=face,
+                 hatch=hatch, edgecolor="black", linewidth=0.5)
+    axes.set_xticks(positions, list(ticks), fontsize=7)
     axes.set_ylabel("m³")
-    axes.set_title(words["chart_flow"], fontsize=10)
+    axes.set_title(title, fontsize=10)
     axes.grid(True, axis="y", linestyle=":", linewidth=0.5, color="#888888")
-    axes.legend(fontsize=7, loc="upper right")
-    return Chart("flow-balance", words["chart_flow"], _png(figure))
+    if legend_below:
+        axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3,
+                    frameon=False)
+    else:
+        axes.legend(fontsize=7, loc="upper right")
+    return _png(figure)
 
 
 def draw_charts(report: Report) -> list[Chart]:
@@ -154,23 +168,10 @@ def draw_ledger(report: ClusterReport) -> Chart:
     differently hatched bars (read in black and white)."""
     labels, words = report.labels, report.words
     rows = report.days
-    figure = Figure(figsize=(8.0, 2.8))
-    axes = figure.add_subplot()
-    positions = list(range(len(rows)))
-    width = 0.28
-    series = (
-        ("generated", [r.generated_m3 for r in rows], "#ffffff", "///"),
-        ("collected", [r.collected_m3 for r in rows], "#9a9a9a", ""),
-        ("treated_compliant", [r.treated_compliant_m3 for r in rows], "#1f3b73", ""),
-    )
-    for offset, (term, values, face, hatch) in zip((-width, 0.0, width), series, strict=True):
-        axes.bar([p + offset for p in positions], values, width,
-                 label=words.cluster_term(term), facecolor=face, hatch=hatch,
-                 edgecolor="black", linewidth=0.5)
-    axes.set_xticks(positions, [r.date[-2:] for r in rows], fontsize=7)
-    axes.set_ylabel("m³")
-    axes.set_title(labels["chart_ledger"], fontsize=10)
-    axes.grid(True, axis="y", linestyle=":", linewidth=0.5, color="#888888")
-    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3,
-                frameon=False)
-    return Chart("ledger", labels["chart_ledger"], _png(figure))
+    png = _grouped_bars(labels["chart_ledger"], [r.date[-2:] for r in rows], (
+        (words.cluster_term("generated"), [r.generated_m3 for r in rows], "#ffffff", "///"),
+        (words.cluster_term("collected"), [r.collected_m3 for r in rows], "#9a9a9a", ""),
+        (words.cluster_term("treated_compliant"), [r.treated_compliant_m3 for r in rows],
+         "#1f3b73", ""),
+    ), legend_below=True)
+    return Chart("ledger", labels["chart_ledger"], png)

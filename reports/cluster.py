@@ -9,24 +9,23 @@ Metered members are judged by their own checks; declared members by their declar
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from reports.errors import ReportsError
-from reports.labels import Labels, labels_for
+from reports.labels import Labels, Told, labels_for
 from reports.model import (
     DATA_KINDS,
     LIMIT_KINDS,
     NONCOMPLIANCE_KINDS,
+    Provenance,
     Report,
     canonical_csv,
     period_label,
-    software_version,
 )
 from rules.cluster import ClusterLayout
 from rules.collection import ClusterLedger
@@ -66,7 +65,7 @@ class MemberRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ClusterReport:
+class ClusterReport(Told):
     """A cluster's report for one period, in one language."""
 
     lang: str
@@ -88,27 +87,11 @@ class ClusterReport:
     plant_findings: tuple[Finding, ...]  # non-compliance at the cluster's plants
     notes: tuple[str, ...]
     tolerance: float
-    generated_at: datetime
-    software_version: str
-    data_sha256: str
-    data_rows: int
-    data_csv: bytes = field(repr=False, compare=False)
-
-    @property
-    def labels(self) -> Labels:
-        return labels_for(self.lang)
-
-    @property
-    def words(self) -> Vocabulary:
-        return Vocabulary.for_lang(self.lang)
+    provenance: Provenance
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    @property
-    def period_text(self) -> str:
-        return self.words.format_period(self.start, self.end, self.zone)
 
     def note_of(self, finding: Finding) -> str:
         """A finding's explanation in the report's language ("" when it has none)."""
@@ -217,10 +200,8 @@ def build_cluster_report(
         total=total, judged=judged, verdict_status=status, verdict=verdict,
         collection_findings=collection, plant_findings=plant_findings,
         notes=_notes(labels, words, layout, plants, members, tolerance, judged),
-        tolerance=tolerance, generated_at=generated_at.astimezone(zone),
-        software_version=version if version is not None else software_version(),
-        data_sha256=hashlib.sha256(data_csv).hexdigest(), data_rows=len(readings),
-        data_csv=data_csv,
+        tolerance=tolerance,
+        provenance=Provenance.of(data_csv, len(readings), generated_at, zone, version),
     )
 
 

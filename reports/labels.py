@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from reports.errors import ReportsError
-from rules.vocabulary import LANGS, Lang
+from rules.vocabulary import LANGS, Lang, Vocabulary
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,33 @@ class Labels:
 
     def __getitem__(self, key: str) -> str:
         return self.text[key]
+
+
+class Told:
+    """What a report model says through, from its `lang` and its period `start`..`end`
+    (aware, in the report's zone): its own sentences (`labels`), the shared vocabulary
+    (`words`) and the period as a person reads it. Mixed into the plant, cluster and province
+    report models."""
+
+    __slots__ = ()
+    lang: str
+    start: datetime
+    end: datetime
+
+    @property
+    def labels(self) -> Labels:
+        """The report's own sentences (headings, column titles) in its language."""
+        return labels_for(self.lang)
+
+    @property
+    def words(self) -> Vocabulary:
+        """The shared vocabulary in the report's language: names, numbers, dates."""
+        return Vocabulary.for_lang(self.lang)
+
+    @property
+    def period_text(self) -> str:
+        """The period as a person reads it ("tháng 10/2026", "01/10/2026 – 07/10/2026")."""
+        return self.words.format_period(self.start, self.end, self.start.tzinfo or UTC)
 
 
 _VI_TEXT = {

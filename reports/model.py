@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from reports.errors import ReportsError
-from reports.labels import Labels, labels_for
+from reports.labels import Labels, Told, labels_for
 from rules.errors import RulesError
 from rules.findings import Finding
 from rules.frame import ID_COLUMNS, status_column, value_keys
@@ -148,8 +148,29 @@ class AlertRow:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
-    """A compliance report for one plant and period, in one language."""
+class Provenance:
+    """Where a report comes from: when it was made, by which version, and the data behind it
+    (its canonical CSV bytes, their SHA-256 and row count)."""
+
+    generated_at: datetime
+    software_version: str
+    data_sha256: str
+    data_rows: int
+    data_csv: bytes = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, data_csv: bytes, rows: int, generated_at: datetime, zone: ZoneInfo,
+           version: str | None = None) -> Provenance:
+        """The provenance of data `data_csv` (`rows` rows), made at `generated_at`."""
+        return cls(generated_at.astimezone(zone),
+                   version if version is not None else software_version(),
+                   hashlib.sha256(data_csv).hexdigest(), rows, data_csv)
+
+
+@dataclass(frozen=True, slots=True)
+class Report(Told):
+    """A compliance report for one plant and period, in one language (`period` is the
+    compact period of file names, `period_text` what a person reads)."""
 
     lang: str
     plant: PlantInfo
@@ -178,24 +199,8 @@ class Report:
     data_csv: bytes = field(repr=False, compare=False)
 
     @property
-    def labels(self) -> Labels:
-        """The report's own sentences (headings, column titles) in its language."""
-        return labels_for(self.lang)
-
-    @property
-    def words(self) -> Vocabulary:
-        """The shared vocabulary in the report's language: names, numbers, dates."""
-        return Vocabulary.for_lang(self.lang)
-
-    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.plant.timezone)
-
-    @property
-    def period_text(self) -> str:
-        """The period as a person reads it ("tháng 10/2026", "01/10/2026 – 07/10/2026");
-        `period` is its compact form for file names."""
-        return self.words.format_period(self.start, self.end, self.zone)
 
     @property
     def has_reasons(self) -> bool:

@@ -8,7 +8,8 @@ province roll-up's `province_<period>_…`. Every part is sanitized so no id can
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from reports.charts import Chart, draw_charts, draw_ledger
@@ -43,83 +44,57 @@ def write_report(report: Report, formats: Sequence[str], out_dir: Path) -> list[
     Charts are drawn once and shared by HTML and PDF. The `csv` format writes the tables
     daily, parameters, episodes, treatment, alerts and data (the canonical, hashed data).
     """
-    _check_formats(formats)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = report_stem(report)
-    lang = safe_part(report.lang)
     charts: list[Chart] = draw_charts(report) if {"html", "pdf"} & set(formats) else []
-    written: list[Path] = []
-    for fmt in dict.fromkeys(formats):
-        if fmt == "html":
-            path = safe_path(out_dir, f"{stem}_{lang}.html")
-            path.write_text(render_html(report, charts), encoding="utf-8")
-            written.append(path)
-        elif fmt == "pdf":
-            path = safe_path(out_dir, f"{stem}_{lang}.pdf")
-            path.write_bytes(render_pdf(report, charts))
-            written.append(path)
-        else:
-            for table in TABLES:
-                path = safe_path(out_dir, f"{stem}_{table}.csv")
-                path.write_bytes(render_table(report, table))
-                written.append(path)
-    return written
-
-
-def _check_formats(formats: Sequence[str]) -> None:
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise ReportsError(f"unknown report format(s) {unknown or formats} (use {FORMATS})")
+    return _write(
+        report_stem(report), report.lang, formats, out_dir,
+        html=lambda: render_html(report, charts), pdf=lambda: render_pdf(report, charts),
+        tables={t: partial(render_table, report, t) for t in TABLES})
 
 
 def write_cluster_report(report: ClusterReport, formats: Sequence[str],
                          out_dir: Path) -> list[Path]:
     """Write the cluster report in `formats` into `out_dir`; return the paths written. The
     `csv` format writes the tables ledger, members, findings and data (the hashed readings)."""
-    _check_formats(formats)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"cluster_{safe_part(report.cluster)}_{safe_part(report.period)}"
-    lang = safe_part(report.lang)
     charts = [draw_ledger(report)] if {"html", "pdf"} & set(formats) and report.days else []
-    written: list[Path] = []
-    for fmt in dict.fromkeys(formats):
-        if fmt == "html":
-            path = safe_path(out_dir, f"{stem}_{lang}.html")
-            path.write_text(render_cluster_html(report, charts), encoding="utf-8")
-            written.append(path)
-        elif fmt == "pdf":
-            path = safe_path(out_dir, f"{stem}_{lang}.pdf")
-            path.write_bytes(render_cluster_pdf(report, charts))
-            written.append(path)
-        else:
-            for table in CLUSTER_TABLES:
-                path = safe_path(out_dir, f"{stem}_{table}.csv")
-                path.write_bytes(render_cluster_table(report, table))
-                written.append(path)
-    return written
+    return _write(
+        f"cluster_{safe_part(report.cluster)}_{safe_part(report.period)}", report.lang,
+        formats, out_dir, html=lambda: render_cluster_html(report, charts),
+        pdf=lambda: render_cluster_pdf(report, charts),
+        tables={t: partial(render_cluster_table, report, t) for t in CLUSTER_TABLES})
 
 
 def write_province_report(report: ProvinceReport, formats: Sequence[str],
                           out_dir: Path) -> list[Path]:
     """Write the province roll-up in `formats` into `out_dir`; return the paths written. The
     `csv` format writes the tables clusters and data (the hashed ledger rows)."""
-    _check_formats(formats)
+    return _write(
+        f"province_{safe_part(report.period)}", report.lang, formats, out_dir,
+        html=lambda: render_province_html(report), pdf=lambda: render_province_pdf(report),
+        tables={t: partial(render_province_table, report, t) for t in PROVINCE_TABLES})
+
+
+def _write(
+    stem: str, lang: str, formats: Sequence[str], out_dir: Path, *,
+    html: Callable[[], str], pdf: Callable[[], bytes], tables: Mapping[str, Callable[[], bytes]],
+) -> list[Path]:
+    """`<stem>_<lang>.html|.pdf` and `<stem>_<table>.csv` for each format asked, once each."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ReportsError(f"unknown report format(s) {unknown or formats} (use {FORMATS})")
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"province_{safe_part(report.period)}"
-    lang = safe_part(report.lang)
     written: list[Path] = []
     for fmt in dict.fromkeys(formats):
         if fmt == "html":
-            path = safe_path(out_dir, f"{stem}_{lang}.html")
-            path.write_text(render_province_html(report), encoding="utf-8")
+            path = safe_path(out_dir, f"{stem}_{safe_part(lang)}.html")
+            path.write_text(html(), encoding="utf-8")
             written.append(path)
         elif fmt == "pdf":
-            path = safe_path(out_dir, f"{stem}_{lang}.pdf")
-            path.write_bytes(render_province_pdf(report))
+            path = safe_path(out_dir, f"{stem}_{safe_part(lang)}.pdf")
+            path.write_bytes(pdf())
             written.append(path)
         else:
-            for table in PROVINCE_TABLES:
+            for table, render in tables.items():
                 path = safe_path(out_dir, f"{stem}_{table}.csv")
-                path.write_bytes(render_province_table(report, table))
+                path.write_bytes(render())
                 written.append(path)
     return written

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -34,6 +34,7 @@ from reportlab.platypus import (
 
 from reports.charts import Chart
 from reports.errors import ReportsError
+from reports.labels import Told
 from reports.model import Report
 
 FONT = "DejaVuSans"
@@ -105,6 +106,21 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: Styles,
     return table
 
 
+def heading(report: Told, title: str, subtitle: str, box: str,
+            styles: Styles) -> list[Flowable]:
+    """A report's first lines: its title, the subtitle with the period (its bounds and time
+    zone), and the boxed line a reader must not miss (the verdict, the province headline)."""
+    words, zone = report.words, report.start.tzinfo or UTC  # the period is in the report's zone
+    span = (f"{words.format_datetime(report.start, zone)} – "
+            f"{words.format_datetime(report.end, zone)}, {zone}")
+    return [
+        para(title, styles.title),
+        para(f"{subtitle} · {report.labels['period']} {report.period_text} ({span})",
+             styles.body),
+        para(box, styles.verdict),
+    ]
+
+
 def _story(report: Report, charts: Sequence[Chart], styles: Styles) -> list[Flowable]:
     words = report.words
     L = report.labels.text  # same short names as in the HTML template
@@ -116,10 +132,8 @@ def _story(report: Report, charts: Sequence[Chart], styles: Styles) -> list[Flow
         return words.format_datetime(value, zone)
 
     story: list[Flowable] = [
-        para(f"{L['title']}: {plant.name}", styles.title),
-        para(f"{L['subtitle']} · {L['period']} {report.period_text} ({dt(report.start)} "
-           f"– {dt(report.end)}, {plant.timezone})", styles.body),
-        para(f"{L['verdict']}: {report.verdict}", styles.verdict),
+        *heading(report, f"{L['title']}: {plant.name}", L["subtitle"],
+                 f"{L['verdict']}: {report.verdict}", styles),
         para(L["section_permit"], styles.h2),
     ]
     identity = [

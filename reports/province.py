@@ -9,16 +9,15 @@ line from what the scheduled checks kept, or computed from the readings) goes in
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from reports.errors import ReportsError
-from reports.labels import Labels, labels_for
-from reports.model import DATA_KINDS, NONCOMPLIANCE_KINDS, period_label, software_version
+from reports.labels import Labels, Told, labels_for
+from reports.model import DATA_KINDS, NONCOMPLIANCE_KINDS, Provenance, period_label
 from rules.cluster import ClusterLayout
 from rules.findings import Finding
 from rules.results import ClusterRow
@@ -124,7 +123,7 @@ class ProvinceTotals:
 
 
 @dataclass(frozen=True, slots=True)
-class ProvinceReport:
+class ProvinceReport(Told):
     """The province roll-up of one month, in one language."""
 
     lang: str
@@ -140,27 +139,11 @@ class ProvinceReport:
     reporting_min_fraction: float
     tolerance: float
     notes: tuple[str, ...]
-    generated_at: datetime
-    software_version: str
-    data_sha256: str
-    data_rows: int
-    data_csv: bytes = field(repr=False, compare=False)
-
-    @property
-    def labels(self) -> Labels:
-        return labels_for(self.lang)
-
-    @property
-    def words(self) -> Vocabulary:
-        return Vocabulary.for_lang(self.lang)
+    provenance: Provenance
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    @property
-    def period_text(self) -> str:
-        return self.words.format_period(self.start, self.end, self.zone)
 
 
 def ledger_csv(rows: Sequence[ClusterRow]) -> bytes:
@@ -217,10 +200,7 @@ def build_province_report(
         reporting_min_fraction=reporting_min_fraction, tolerance=tolerance,
         notes=_notes(labels, words, clusters, reporting_window, reporting_min_fraction,
                      tolerance),
-        generated_at=generated_at.astimezone(zone),
-        software_version=version if version is not None else software_version(),
-        data_sha256=hashlib.sha256(data_csv).hexdigest(), data_rows=len(rows),
-        data_csv=data_csv,
+        provenance=Provenance.of(data_csv, len(rows), generated_at, zone, version),
     )
 
 

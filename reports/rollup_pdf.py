@@ -6,14 +6,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, KeepTogether, Spacer
 
 from reports.charts import Chart
 from reports.cluster import ClusterReport, PlantStanding
-from reports.pdf import MARGIN, PAGE, Styles, build_pdf, grid, para
+from reports.pdf import MARGIN, PAGE, Styles, build_pdf, grid, heading, para
 from reports.province import ClusterStanding, ProvinceReport
 from rules.results import ClusterRow
 
@@ -35,8 +34,16 @@ def _ledger_cells(report: ClusterReport, row: ClusterRow, label: str) -> list[st
             pct(row.treatment_ratio), words.target(row.target_met)]
 
 
-def _provenance(styles: Styles, L: Any, rows: Sequence[tuple[str, str]],
+def _provenance(report: ClusterReport | ProvinceReport, styles: Styles, rows_label: str,
                 note: str) -> list[Flowable]:
+    """The provenance table (when, which version, how many rows, the hash) and how to
+    verify the hash, kept on one page."""
+    L, made = report.labels, report.provenance
+    rows = [
+        (L["generated_at"], report.words.format_datetime(made.generated_at, report.zone)),
+        (L["software_version"], f"quantrac {made.software_version}"),
+        (L[rows_label], str(made.data_rows)), (L["data_sha256"], made.data_sha256),
+    ]
     return [KeepTogether([
         para(L["section_provenance"], styles.h2),
         grid(["", ""], [[para(k, styles.head), para(v, styles.cell)] for k, v in rows], styles,
@@ -58,10 +65,8 @@ def _cluster_story(report: ClusterReport, charts: Sequence[Chart],
         return para(text, styles.cell)
 
     story: list[Flowable] = [
-        para(f"{L['cluster_title']}: {report.name}", styles.title),
-        para(f"{L['cluster_subtitle']} · {L['period']} {report.period_text} "
-             f"({dt(report.start)} – {dt(report.end)}, {report.timezone})", styles.body),
-        para(f"{L['verdict']}: {report.verdict}", styles.verdict),
+        *heading(report, f"{L['cluster_title']}: {report.name}", L["cluster_subtitle"],
+                 f"{L['verdict']}: {report.verdict}", styles),
         para(L["section_cluster"], styles.h2),
     ]
     central = report.central
@@ -156,11 +161,7 @@ def _cluster_story(report: ClusterReport, charts: Sequence[Chart],
 
     story.append(para(L["section_notes"], styles.h2))
     story += [para(f"• {note}", styles.body) for note in report.notes]
-    story += _provenance(styles, L, [
-        (L["generated_at"], dt(report.generated_at)),
-        (L["software_version"], f"quantrac {report.software_version}"),
-        (L["data_rows"], str(report.data_rows)), (L["data_sha256"], report.data_sha256),
-    ], L["hash_note_cluster"])
+    story += _provenance(report, styles, "data_rows", L["hash_note_cluster"])
     return story
 
 
@@ -169,9 +170,10 @@ def render_cluster_pdf(report: ClusterReport, charts: Sequence[Chart] = ()) -> b
     return build_pdf(
         _cluster_story(report, charts, Styles()),
         title=f"{report.labels['cluster_title']} — {report.name} — {report.period_text}",
-        version=report.software_version, subject=report.labels["cluster_subtitle"],
+        version=report.provenance.software_version,
+        subject=report.labels["cluster_subtitle"],
         footer=f"{report.cluster} · {report.period_text} · "
-               f"SHA-256 {report.data_sha256[:16]}…",
+               f"SHA-256 {report.provenance.data_sha256[:16]}…",
     )
 
 
@@ -211,11 +213,9 @@ def _province_story(report: ProvinceReport, styles: Styles) -> list[Flowable]:
 
     province = report.province or L["all_provinces"]
     story: list[Flowable] = [
-        para(f"{L['province_title']}: {province}", styles.title),
-        para(f"{L['province_subtitle']} · {L['period']} {report.period_text} "
-             f"({dt(report.start)} – {dt(report.end)}, {report.timezone})", styles.body),
-        para(L["province_total_central"].format(count=totals.with_central,
-                                                total=totals.clusters), styles.verdict),
+        *heading(report, f"{L['province_title']}: {province}", L["province_subtitle"],
+                 L["province_total_central"].format(count=totals.with_central,
+                                                    total=totals.clusters), styles),
         para(L["section_totals"], styles.h2),
     ]
     lines = [
@@ -254,11 +254,7 @@ def _province_story(report: ProvinceReport, styles: Styles) -> list[Flowable]:
 
     story.append(para(L["section_notes"], styles.h2))
     story += [para(f"• {note}", styles.body) for note in report.notes]
-    story += _provenance(styles, L, [
-        (L["generated_at"], dt(report.generated_at)),
-        (L["software_version"], f"quantrac {report.software_version}"),
-        (L["data_rows_ledger"], str(report.data_rows)), (L["data_sha256"], report.data_sha256),
-    ], L["hash_note_province"])
+    story += _provenance(report, styles, "data_rows_ledger", L["hash_note_province"])
     return story
 
 
@@ -268,6 +264,8 @@ def render_province_pdf(report: ProvinceReport) -> bytes:
     return build_pdf(
         _province_story(report, Styles()),
         title=f"{report.labels['province_title']} — {province} — {report.period_text}",
-        version=report.software_version, subject=report.labels["province_subtitle"],
-        footer=f"{province} · {report.period_text} · SHA-256 {report.data_sha256[:16]}…",
+        version=report.provenance.software_version,
+        subject=report.labels["province_subtitle"],
+        footer=f"{province} · {report.period_text} · "
+               f"SHA-256 {report.provenance.data_sha256[:16]}…",
     )

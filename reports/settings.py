@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rules.permit import parse_duration
+from rules.permit import Duration, parse_duration
 from rules.vocabulary import Lang
 
 CODE_RE = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
@@ -147,7 +147,7 @@ class ProvinceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    reporting_window: str = Field(
+    reporting_window: Duration = Field(
         default="24h", description="a monitored plant reports when its stations sent data in "
         "this span (SPEC: the last 24 h)")
     reporting_min_fraction: float = Field(
@@ -158,12 +158,6 @@ class ProvinceSettings(BaseModel):
         default="period_end", description="the window ends at the end of the reported month "
         "(at the time of the report while the month runs), or always at the time of the "
         "report")
-
-    @field_validator("reporting_window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @property
     def window(self) -> timedelta:

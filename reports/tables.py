@@ -129,7 +129,7 @@ def render_cluster_table(report: ClusterReport, name: str) -> bytes:
     --json` has them (days, then the period's row), the members, every finding (SPEC fields
     and the English `note`), and the hashed readings."""
     if name == "data":
-        return report.data_csv
+        return report.provenance.data_csv
     if name == "ledger":
         rows = [*report.days, *([report.total] if report.total else [])]
         return table_csv(_LEDGER, [[r.to_json()[h] for h in _LEDGER] for r in rows])
@@ -150,7 +150,7 @@ def render_province_table(report: ProvinceReport, name: str) -> bytes:
     """The CSV bytes of province table `name` (PROVINCE_TABLES): one row per cluster, and the
     hashed ledger rows."""
     if name == "data":
-        return report.data_csv
+        return report.provenance.data_csv
     header = ["cluster", "name", "province", "central_plant", "monitored_plants",
               "reporting_plants", "compliance", "violation_episodes", *_LEDGER[2:], "whole",
               "source"]

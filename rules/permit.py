@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -37,6 +38,16 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) <= 0:
         raise ValueError(f"bad duration {text!r} (use e.g. 30s, 5m, 6h, 2d)")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def check_duration(value: str) -> str:
+    """`value` when `parse_duration` reads it (the validator of a duration config key)."""
+    parse_duration(value)
+    return value
+
+
+# A duration config key ("48h"), checked when the config is read.
+Duration = Annotated[str, AfterValidator(check_duration)]
 
 
 class RangeLimit(BaseModel):

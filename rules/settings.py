@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rules.permit import parse_duration
+from rules.permit import Duration, parse_duration
 
 Basis = Literal["instantaneous", "hourly_mean", "daily_mean", "monthly_mean"]
 Severity = Literal["info", "warning", "minor", "major", "critical"]
@@ -168,16 +168,10 @@ class CheckSettings(BaseModel):
         description="flow readings further apart than this many intervals are not bridged "
         "when integrating volumes (the gap counts as missing)",
     )
-    lateness: str = Field(
+    lateness: Duration = Field(
         default="48h",
         description="how late data may arrive; the scheduler re-checks windows this far back",
     )
-
-    @field_validator("lateness")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @property
     def lateness_delta(self) -> timedelta:

@@ -56,6 +56,7 @@ def test_ingest_reports_ratios_and_the_machine_bound() -> None:
     ("bench_memory.py", ("--plants", "20", "--messages", "500"), "memory"),
     ("bench_simulator.py", ("--plants", "2", "--hours", "1"), "simulator.generate"),
     ("bench_report.py", (), "report"),
+    ("bench_province.py", ("--clusters", "1,2", "--factories", "2", "--days", "2"), "province"),
     ("bench_rules.py", (), "rules.evaluate"),
     ("bench_scaleout.py", ("--messages", "100", "--rounds", "1", "--plants", "10"), "scaleout"),
 ])

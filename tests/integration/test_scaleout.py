@@ -138,3 +138,56 @@ def test_two_instances_split_one_stream_without_loss_or_duplicate_alerts(
     finally:
         for collector in collectors:
             collector.stop()
+
+
+@pytest.mark.integration
+def test_the_owner_of_a_clusters_central_plant_judges_it_and_hears_its_factories(
+    stack, influx_db, tmp_path, publisher, unique_id
+):
+    """Two instances: one owns the central plant (so the cluster), the other the factory.
+    The factory's late data for a closed day reaches the cluster's owner as a cluster late
+    mark (its watch), and only that instance keeps the cluster's rows."""
+    central = next(f"{unique_id}-p{i}" for i in range(100) if Partition(0, 2).owns(
+        f"{unique_id}-p{i}"))
+    factory = next(f"{unique_id}-f{i}" for i in range(100) if Partition(1, 2).owns(
+        f"{unique_id}-f{i}"))
+    collectors = []
+    for i in range(2):
+        document = {
+            "mqtt": {"url": stack.mqtt_url, "client_id": f"col-{unique_id}-{i}",
+                     "share_group": f"g{unique_id}"},
+            "influx": {"url": stack.influx_url, "database": influx_db},
+            "state": {"dir": str(tmp_path / f"s{i}")},
+            "clusters": [{"id": unique_id, "name": "C", "province": "Hà Nội",
+                          "central_plant": central}],
+            "plants": [{
+                "id": central, "cluster": unique_id, "name": "WWTP", "design_flow_m3_day": 1500,
+                "kq": 0.9, "interval": "5m",
+                "stations": {"inlet": ["flow_in"], "outlet": ["flow_out", "cod"]}}, {
+                "id": factory, "cluster": unique_id, "name": "F", "kind": "factory",
+                "discharges_to": central, "design_flow_m3_day": 200, "interval": "5m",
+                "stations": {"connection": ["flow_out", "cod"]}, "limits": {"cod": 150}}],
+        }
+        config = parse_config(document)
+        collectors.append(Collector(
+            config.mqtt, config.influx, config.state, config.plants, config.checks,
+            config.alerts, check_every=timedelta(hours=1), partition=Partition(i, 2),
+            clusters=config.layouts(),
+        ))
+    assert [[c.id for c in col.scheduler.clusters] for col in collectors] == [[unique_id], []]
+    for collector in collectors:
+        collector.start()
+    try:
+        yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+        records = [encode_record(yesterday + timedelta(minutes=5 * k),
+                                 {"flow_out": 8.0, "cod": 90.0}) for k in range(6)]
+        publisher.publish(f"quantrac/v1/{unique_id}/{factory}/connection/data",
+                          encode_message(records))
+        owner, other = collectors
+        assert wait_for(lambda: owner.book.take_cluster_late(unique_id) is not None, timeout=15)
+        assert owner.book.take_cluster_late(unique_id) == yesterday
+        assert other.book.take_cluster_late(unique_id) is None
+        assert wait_for(lambda: owner.store.count(factory) == 6, timeout=15)
+    finally:
+        for collector in collectors:
+            collector.stop()

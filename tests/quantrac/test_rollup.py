@@ -134,7 +134,7 @@ def test_the_cluster_reports_files_and_hash(province: Province, tmp_path: Path) 
     assert names == [f"cluster_mau-c_20261001-20261002_{n}" for n in (
         "data.csv", "en.html", "en.pdf", "findings.csv", "ledger.csv", "members.csv")]
     data = (tmp_path / "cluster_mau-c_20261001-20261002_data.csv").read_bytes()
-    assert hashlib.sha256(data).hexdigest() == report.data_sha256
+    assert hashlib.sha256(data).hexdigest() == report.provenance.data_sha256
     plants = {row["plant"] for row in csv.DictReader(io.StringIO(data.decode()))}
     assert plants == {"mau-c", "mc-det-mau"}  # every station of the cluster is hashed
     ledger = list(csv.DictReader(io.StringIO(
@@ -177,7 +177,7 @@ def test_the_province_totals_and_words(province: Province, tmp_path: Path) -> No
     assert "2 trên 3 cụm công nghiệp có trạm XLNT tập trung" in vi
     paths = write_province_report(report, ["csv"], tmp_path)
     data = next(p for p in paths if p.name == "province_2026-10_data.csv").read_bytes()
-    assert hashlib.sha256(data).hexdigest() == report.data_sha256
+    assert hashlib.sha256(data).hexdigest() == report.provenance.data_sha256
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert [r["date"] for r in rows if r["cluster"] == "mau-b"] == [
         "2026-10", "2026-10-01", "2026-10-02"]
