@@ -46,12 +46,10 @@ CREATE TABLE IF NOT EXISTS hour_result (
     judged INTEGER NOT NULL, over INTEGER NOT NULL, serious INTEGER NOT NULL, ratio REAL,
     PRIMARY KEY (plant, start, station, parameter)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS hour_volume (
-    plant TEXT NOT NULL, start INTEGER NOT NULL, day TEXT NOT NULL, inflow REAL NOT NULL,
-    outflow REAL NOT NULL, bypass REAL NOT NULL, compliant REAL NOT NULL,
-    measured INTEGER NOT NULL, unmeasured_h REAL NOT NULL,
-    PRIMARY KEY (plant, start)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hour_volume (plant TEXT NOT NULL, start INTEGER NOT NULL,
+    day TEXT NOT NULL, inflow REAL NOT NULL, outflow REAL NOT NULL, bypass REAL NOT NULL,
+    compliant REAL NOT NULL, measured INTEGER NOT NULL, unmeasured_h REAL NOT NULL,
+    PRIMARY KEY (plant, start)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS day_tally ({tally}) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS month_tally ({tally}) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS month_volume (
