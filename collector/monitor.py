@@ -25,6 +25,7 @@ from rules.permit import Plant
 from rules.results import CheckResult
 from rules.series import Series, series_of
 from rules.settings import CheckSettings
+from rules.summary import LatestValue
 
 log = logging.getLogger("quantrac.collector")
 
@@ -71,6 +72,15 @@ class Latest:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Newest:
+    """A series' newest reading, valid or not: its status code (0, 1 calibrating, 2 device
+    error) and record time."""
+
+    status: int
+    at: datetime
+
+
 @dataclass
 class _LimitCache:
     """Effective limits per plant and plant-local day (permits change on dates)."""
@@ -110,6 +120,8 @@ class Monitor:
         self._lock = threading.Lock()
         self._last_seen: dict[tuple[str, str], datetime] = {}
         self._latest: dict[SeriesKey, Latest] = {}
+        self._newest: dict[SeriesKey, Newest] = {}
+        self._changed: set[SeriesKey] = set()  # since the last `take_changes`
 
     def last_seen(self) -> dict[tuple[str, str], datetime]:
         """(plant, station) → time of its newest record seen (unknown plants too)."""
@@ -121,6 +133,22 @@ class Monitor:
         series seen since start (the console's live values)."""
         with self._lock:
             return dict(self._latest)
+
+    def take_changes(self) -> list[LatestValue]:
+        """The series whose newest value or status changed since the last call (the
+        collector persists them about once a second for the console)."""
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            out = []
+            for series in changed:
+                newest = self._newest.get(series)
+                if newest is None:
+                    continue
+                latest = self._latest.get(series)
+                out.append(LatestValue(*series, latest.value if latest else None,
+                                       latest.at if latest else None, newest.status,
+                                       newest.at))
+            return out
 
     def judge_round(self, readings: Sequence[Reading]) -> None:
         """Inline instantaneous checks of one round of durable readings (the alert-latency
@@ -139,6 +167,7 @@ class Monitor:
         findings: list[Finding] = []
         latest: dict[SeriesKey, float] = {}
         latest_at: dict[SeriesKey, datetime] = {}
+        newest: dict[SeriesKey, Newest] = {}
         # Series straight from the readings, no frame: a frame filtered per plant and station
         # cost ~0.6 ms per plant per round (the same arrays as the frame would give).
         try:
@@ -161,12 +190,12 @@ class Monitor:
                 findings.extend(instantaneous_series_findings(
                     extracted[plant_id], plant, self._checks, limits))
                 for name, items in stations.items():
-                    _note_latest(plant_id, name, items, latest, latest_at)
+                    _note_latest(plant_id, name, items, latest, latest_at, newest)
             except Exception:
                 log.exception("inline check failed for plant %s", plant_id)
+        self._remember(latest, latest_at, newest)
         if not latest and not findings:
             return
-        self._remember(latest, latest_at)
         try:
             # One observation per round, not per plant: each one reads the open alerts.
             self._alerts.observe(findings, list(latest), now, values=latest,
@@ -206,15 +235,23 @@ class Monitor:
             self._alerts.observe(quality, scope, now, kinds=QUALITY_KINDS)
 
     def _remember(
-        self, latest: Mapping[SeriesKey, float], latest_at: Mapping[SeriesKey, datetime]
+        self, latest: Mapping[SeriesKey, float], latest_at: Mapping[SeriesKey, datetime],
+        newest: Mapping[SeriesKey, Newest],
     ) -> None:
         with self._lock:
-            known = self._latest
+            known, seen, changed = self._latest, self._newest, self._changed
             for series, at in latest_at.items():
                 if series in self._configured:
                     was = known.get(series)
                     if was is None or was.at <= at:
                         known[series] = Latest(latest[series], at)
+                        changed.add(series)
+            for series, now in newest.items():
+                if series in self._configured:
+                    before = seen.get(series)
+                    if before is None or before.at <= now.at:
+                        seen[series] = now
+                        changed.add(series)
 
 
 def _plant_series(
@@ -250,13 +287,18 @@ def _plant_series(
 def _note_latest(
     plant: str, station: str, items: list[Reading],
     latest: dict[SeriesKey, float], latest_at: dict[SeriesKey, datetime],
+    newest: dict[SeriesKey, Newest],
 ) -> None:
     """Per parameter, the value and time of the station's last reading (by time, stable) that
-    has it with status 00."""
+    has it with status 00, and the status and time of its last reading of any status."""
     seen: set[str] = set()
+    last: set[str] = set()
     keys = set().union(*(r.values for r in items))
     for r in reversed(sorted(items, key=attrgetter("ts"))):
         for key, value in r.values.items():
+            if key not in last:
+                last.add(key)
+                newest[(plant, station, key)] = Newest(r.status.get(key, 0), r.ts)
             if key not in seen and key not in r.status:
                 seen.add(key)
                 latest[(plant, station, key)] = value

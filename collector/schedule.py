@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from collector.checkbook import CheckBook
+from collector.checkbook import KEEP_HOURS, CheckBook, KeptResults
 from collector.metrics import Histogram
 from rules.cluster import ClusterLayout
 from rules.collection import (
@@ -44,6 +44,7 @@ from rules.findings import Finding
 from rules.permit import Plant, parse_duration
 from rules.results import CheckResult
 from rules.settings import CheckSettings
+from rules.summary import hourly_results
 
 log = logging.getLogger("quantrac.checks")
 
@@ -87,6 +88,12 @@ class CheckScheduler:
         self.lateness = parse_duration(settings.lateness)
         self.runs = 0
         self.check_seconds = Histogram()
+        # Serious windows (chronic rule) are counted as results are kept: with new factors,
+        # the rows kept so far are counted again.
+        book.adopt_serious_factors(
+            settings.chronic.model_dump_json(
+                include={"conventional", "conventional_factor", "other_factor"}),
+            settings.chronic.factor)
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
@@ -191,7 +198,10 @@ class CheckScheduler:
                 treatment=result.treatment, completeness=result.completeness,
             )
         watermark = hour_floor(end, plant) if job == "frequent" else None
-        self.book.commit_window(plant.id, start, end, result.findings, late, now, watermark)
+        hours, volumes = hourly_results(frame, plant, self.settings, start, min(end, now))
+        kept = KeptResults(plant.zone, hours, volumes)
+        self.book.commit_window(plant.id, start, end, result.findings, late, now, watermark,
+                                kept=kept)
         self._sink(plant, result, start, end, now, job)
         return result
 
@@ -200,6 +210,7 @@ class CheckScheduler:
         today = now.astimezone(plant.zone).replace(hour=0, minute=0, second=0, microsecond=0)
         start = (today - timedelta(days=1)).astimezone(UTC)
         self.check_window(plant, start, today.astimezone(UTC), now, job="daily")
+        self.book.prune_hours(plant.id, start - KEEP_HOURS)
         self._period_closed(plant, "day", start, today.astimezone(UTC))
 
     def run_monthly(self, plant: Plant) -> None:

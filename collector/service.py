@@ -149,6 +149,7 @@ class Collector:
         for thread in self._threads:
             thread.join(timeout=30)
         self.mqtt.stop()
+        self.keep_latest()
         self.alerts.close()
         self.book.close()
         self.spool.close()
@@ -212,6 +213,15 @@ class Collector:
                 self.alerts.tick(self._clock())
             except Exception:
                 log.exception("alert tick failed")
+            self.keep_latest()
+
+    def keep_latest(self) -> None:
+        """Persist the series whose newest value changed (the console's last values; once a
+        second from the tick thread, off the ingest path)."""
+        try:
+            self.book.keep_latest(self.monitor.take_changes())
+        except Exception:
+            log.exception("last values not kept")
 
     # -- intake callbacks ----------------------------------------------------------------
     def _on_message(self, message: Message) -> None:

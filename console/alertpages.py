@@ -25,7 +25,7 @@ from alerts.book import alert_seq
 from alerts.errors import AlertsError
 from alerts.history import HistoryEntry
 from console.context import Context, Pages
-from console.errors import BadRequest, NotFound
+from console.errors import BadRequest, NotFound, check_parameters
 from console.scope import Scope
 from console.sources import AlertSource
 from console.words import Words
@@ -163,10 +163,7 @@ class AlertPages(Pages):
         return RedirectResponse(f"/alerts?{back}&done={saved.id}#{saved.id}", status_code=303)
 
     def _filters(self, request: Request, scope: Scope) -> Filters:
-        unknown = set(request.query_params) - {"plant", "state", "done", "lang"}
-        if unknown:
-            names = ", ".join(sorted(unknown))
-            raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)
+        check_parameters(request.query_params, {"plant", "state", "done", "lang"})
         state = request.query_params.get("state") or "all"
         if state not in STATES:
             raise BadRequest(f"state: expected one of {', '.join(STATES)}, got {state!r}",

@@ -11,6 +11,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -20,6 +21,7 @@ from console.accounts import Accounts
 from console.alertpages import AlertPages
 from console.api import Api
 from console.audit import AuditLog
+from console.clusterpage import ClusterPage
 from console.context import Context
 from console.database import Database
 from console.errors import Refusal
@@ -31,12 +33,14 @@ from console.public import PublicPages
 from console.scope import Directory
 from console.sessions import Cookies, Sessions, load_or_create_secret
 from console.settings import WebSettings
-from console.sources import AlertSource
+from console.sources import AlertSource, Sources
 from console.throttle import LoginThrottle
 from console.view import View, static_version
 from console.visitor import visitor_of
 from console.words import LANGS, load_words
+from rules.cluster import ClusterLayout
 from rules.permit import Plant
+from rules.settings import CheckSettings
 
 KEY_FILE = "console.key"
 _STATUS_KEYS = {400: "error_400", 403: "error_403", 404: "error_404", 405: "error_405",
@@ -50,12 +54,15 @@ def utc_now() -> datetime:
 def create_app(
     settings: WebSettings,
     plants: Sequence[Plant],
-    alerts: AlertSource,
+    sources: Sources,
     state_dir: Path,
     clock: Callable[[], datetime] = utc_now,
+    checks: CheckSettings | None = None,
+    layouts: Sequence[ClusterLayout] = (),
 ) -> Starlette:
-    """The console over these plants and this alert source; accounts, sessions and the audit
-    log live in `state_dir` (the signing key too, unless `secret_key_file` says otherwise)."""
+    """The console over these plants (and clusters) and these sources; accounts, sessions and
+    the audit log live in `state_dir` (the signing key too, unless `secret_key_file` says
+    otherwise). `checks`: how the checks judge (the chronic rule, when data is stale)."""
     db = Database(state_dir)
     accounts = Accounts(db)
     secret = load_or_create_secret(settings.secret_key_file or state_dir / KEY_FILE)
@@ -65,7 +72,8 @@ def create_app(
     cookies = Cookies(settings, int(max_age.total_seconds()))
     view = View({lang: load_words(lang) for lang in LANGS}, static_version())
     ctx = Context(
-        settings=settings, directory=Directory(plants), alerts=alerts, accounts=accounts,
+        settings=settings, directory=Directory(plants, layouts), sources=sources,
+        checks=checks or CheckSettings(), accounts=accounts,
         sessions=sessions,
         throttle=LoginThrottle(db, settings.login_max_failures_user,
                                settings.login_max_failures_address,
@@ -73,9 +81,10 @@ def create_app(
         audit=AuditLog(db), view=view, cookies=cookies, clock=clock,
     )
     routes: list[BaseRoute] = [
-        Route("/healthz", _health(alerts, db), methods=["GET"]),
+        Route("/healthz", _health(sources.alerts, db), methods=["GET"]),
         *LoginPages(ctx).routes(),
         *OverviewPage(ctx).routes(),
+        *ClusterPage(ctx).routes(),
         *PlantPage(ctx).routes(),
         *AlertPages(ctx).routes(),
         *PublicPages(ctx).routes(),
@@ -85,7 +94,10 @@ def create_app(
     refuse = _refusal(ctx)
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Gate, ctx=ctx, refuse=refuse)],
+        # Compression inside the gate: a public 30-day page is ~250 kB of HTML, ~25 kB
+        # compressed, on a phone's connection.
+        middleware=[Middleware(Gate, ctx=ctx, refuse=refuse),
+                    Middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)],
         exception_handlers={
             Refusal: view.refusal,
             HTTPException: _http_error(view),

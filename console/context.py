@@ -16,10 +16,11 @@ from console.audit import AuditEntry, AuditLog
 from console.scope import Directory, Scope
 from console.sessions import Cookies, Sessions
 from console.settings import WebSettings
-from console.sources import AlertSource
+from console.sources import AlertSource, CheckResults, Sources
 from console.throttle import LoginThrottle
 from console.view import View
 from console.visitor import visitor_of
+from rules.settings import CheckSettings
 
 DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 
@@ -28,7 +29,8 @@ DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
 class Context:
     settings: WebSettings
     directory: Directory
-    alerts: AlertSource
+    sources: Sources
+    checks: CheckSettings
     accounts: Accounts
     sessions: Sessions
     throttle: LoginThrottle
@@ -36,6 +38,17 @@ class Context:
     view: View
     cookies: Cookies
     clock: Callable[[], datetime]
+
+    @property
+    def alerts(self) -> AlertSource:
+        return self.sources.alerts
+
+    @property
+    def results(self) -> CheckResults:
+        return self.sources.results
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @property
     def zone(self) -> ZoneInfo:

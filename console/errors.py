@@ -1,4 +1,8 @@
-"""The console's exception family."""
+"""The console's exception family, and the one check of a request's query parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
 
 
 class ConsoleError(Exception):
@@ -37,3 +41,11 @@ class NotFound(Refusal):
     """No such plant or alert (HTTP 404)."""
 
     status = 404
+
+
+def check_parameters(given: Iterable[str], allowed: Collection[str]) -> None:
+    """BadRequest naming the query parameters (`given`) this resource does not take."""
+    unknown = set(given) - set(allowed)
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise BadRequest(f"unknown parameter(s): {names}", "unknown_parameters", names=names)

@@ -22,7 +22,7 @@ from console.sessions import same_token
 from console.visitor import Visitor, is_api
 from console.words import LANGS
 
-PUBLIC_PREFIXES = ("/public/", "/static/")
+PUBLIC_PREFIXES = ("/public/", "/static/", "/api/v1/public/")
 PUBLIC_PATHS = frozenset({"/login", "/healthz", "/public"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_LIMIT = 64 * 1024  # bytes of a state-changing request body we read (forms are small)

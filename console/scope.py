@@ -10,24 +10,31 @@ from dataclasses import dataclass
 
 from console.accounts import User
 from console.errors import Forbidden, NotFound
+from rules.cluster import ClusterLayout, cluster_layouts
 from rules.permit import Plant
 
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
-    """Plants grouped by their `cluster` id, in config order (phase 2: names from
-    `[[clusters]]`, member factories)."""
+    """A cluster as a page shows it: its layout (name, province, central plant, members) and
+    the plants in the reader's scope, central plant first, then member factories, in config
+    order."""
 
     id: str
+    name: str
+    layout: ClusterLayout
     plants: tuple[Plant, ...]
 
 
 class Directory:
-    """Every plant of the config, by id and by cluster."""
+    """Every plant and cluster of the config, by id."""
 
-    def __init__(self, plants: Sequence[Plant]) -> None:
+    def __init__(self, plants: Sequence[Plant], layouts: Sequence[ClusterLayout] = ()) -> None:
         self.plants = tuple(plants)
         self._by_id = {plant.id: plant for plant in plants}
+        # Without [[clusters]] (or in tests) every plant's cluster id forms a cluster.
+        self.layouts = tuple(layouts) or cluster_layouts((), self.plants)
+        self._layouts = {layout.id: layout for layout in self.layouts}
 
     def plant(self, plant_id: str) -> Plant:
         try:
@@ -35,16 +42,30 @@ class Directory:
         except KeyError:
             raise NotFound(f"no plant {plant_id!r}", "plant_unknown", plant=plant_id) from None
 
+    def layout(self, cluster_id: str) -> ClusterLayout:
+        try:
+            return self._layouts[cluster_id]
+        except KeyError:
+            raise NotFound(f"no cluster {cluster_id!r}", "cluster_unknown",
+                           cluster=cluster_id) from None
+
     def cluster_ids(self) -> list[str]:
-        return list(dict.fromkeys(plant.cluster for plant in self.plants))
+        return [layout.id for layout in self.layouts]
 
     def clusters(self, plants: Sequence[Plant]) -> list[Cluster]:
-        """`plants` grouped by cluster, clusters and plants in config order."""
-        order = self.cluster_ids()
+        """`plants` grouped by cluster in config order, each central plant first."""
         groups: dict[str, list[Plant]] = {}
         for plant in plants:
             groups.setdefault(plant.cluster, []).append(plant)
-        return [Cluster(cid, tuple(groups[cid])) for cid in order if cid in groups]
+        found = []
+        for layout in self.layouts:
+            mine = groups.get(layout.id)
+            if not mine:
+                continue
+            central = layout.central.id if layout.central else None
+            mine.sort(key=lambda p: (p.id != central, p.kind == "factory"))
+            found.append(Cluster(layout.id, layout.name, layout, tuple(mine)))
+        return found
 
 
 class Scope:
@@ -75,6 +96,25 @@ class Scope:
             raise Forbidden(f"plant {plant_id!r} is outside your scope", "plant_outside_scope",
                             plant=plant_id)
         return plant
+
+    def sees_cluster(self, layout: ClusterLayout) -> bool:
+        """Admins and regulators of the cluster (all when none are listed) see its ledger, as
+        do operators of the cluster or of its central plant."""
+        user = self.user
+        if user.role == "admin":
+            return True
+        if user.role == "regulator":
+            return not user.clusters or layout.id in user.clusters
+        central = layout.central.id if layout.central else None
+        return layout.id in user.clusters or (central is not None and central in user.plants)
+
+    def cluster(self, cluster_id: str) -> ClusterLayout:
+        """The cluster if the user may see it; NotFound / Forbidden otherwise."""
+        layout = self.directory.layout(cluster_id)
+        if not self.sees_cluster(layout):
+            raise Forbidden(f"cluster {cluster_id!r} is outside your scope",
+                            "cluster_outside_scope", cluster=cluster_id)
+        return layout
 
     def may_ack(self, plant: Plant) -> bool:
         """Regulators acknowledge nothing; operators only in scope; admins everything."""

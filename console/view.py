@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +27,7 @@ def static_version() -> str:
     although browsers cache the files."""
     digest = hashlib.sha256()
     root = resources.files("console").joinpath("static")
-    for name in ("console.css", "console.js"):
+    for name in ("console.css", "console.js", "charts.js"):
         digest.update(root.joinpath(name).read_bytes())
     return digest.hexdigest()[:10]
 
@@ -42,6 +43,7 @@ class View:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        env.filters["isodate"] = date.fromisoformat
         self.templates = Jinja2Templates(env=env)
         self._words = words
         self._version = version

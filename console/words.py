@@ -33,6 +33,15 @@ class Words:
     def keys(self) -> frozenset[str]:
         return frozenset(self._ui)
 
+    def age(self, seconds: float) -> str:
+        """How long ago, as a person says it: "vừa xong", "5 phút trước", "3 giờ trước"."""
+        if seconds < 60:
+            return self("age_now")
+        for limit, unit, key in ((3600, 60, "age_minutes"), (86400, 3600, "age_hours")):
+            if seconds < limit:
+                return self(key, n=int(seconds // unit))
+        return self("age_days", n=int(seconds // 86400))
+
 
 def load_words(lang: str) -> Words:
     """Read console/text/<lang>.toml and join it to the shared vocabulary."""

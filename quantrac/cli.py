@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="cod-spike", help="simulator scenario(s), comma-separated")
     p.add_argument("--out", default="out", help="report folder (default ./out)")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--keep", action="store_true", help="after the simulated hours keep "
+                   "simulator (in real time), collector and console running until Ctrl-C")
 
     p = sub.add_parser("collect", help="the long-running service: MQTT → InfluxDB, checks, alerts")
     p.add_argument("--config", required=True)

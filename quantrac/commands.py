@@ -356,4 +356,5 @@ def run_collect(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from quantrac.demo import run  # lazy: start-up
 
-    return run(hours=args.hours, scenario=args.scenario, out=Path(args.out), seed=args.seed)
+    return run(hours=args.hours, scenario=args.scenario, out=Path(args.out), seed=args.seed,
+               keep=args.keep)

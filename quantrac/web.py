@@ -1,5 +1,6 @@
 """`quantrac web` and `quantrac users`: the console's commands, and the wiring of its real data
-sources (the alert manager over the state directory's alert book; phase 2: readings, checks).
+sources (the alert book, the check book the collector keeps, the readings store, the report
+and export writers).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,18 +21,48 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from alerts.manager import AlertManager
+    from collector.checkbook import CheckBook
+    from collector.store import Store
     from console.accounts import Accounts, User
 
 
-def build_console(config: Config) -> tuple[Starlette, AlertManager]:
-    """The console app over this config's plants and state directory, and the alert manager
-    it acknowledges through (the caller closes it). The same manager class as
-    `quantrac alerts ack` and the collector's MQTT acks: one alert book, one lifecycle."""
-    from alerts.manager import AlertManager
-    from console.app import create_app
+class ConsoleBackend:
+    """The real objects behind the console (one process): the alert manager over the alert
+    book (the same class as `quantrac alerts ack` and the collector's MQTT acks), the check
+    book the collector's scheduled checks keep, and the readings store. `close()` ends them."""
 
-    manager = AlertManager(config.alerts, list(config.plants), config.state.dir)
-    return create_app(config.web, config.plants, manager, config.state.dir), manager
+    def __init__(self, config: Config) -> None:
+        from alerts.manager import AlertManager
+        from collector.checkbook import CheckBook
+        from collector.store import open_store
+
+        self.alerts: AlertManager = AlertManager(config.alerts, list(config.plants),
+                                                 config.state.dir)
+        self.book: CheckBook = CheckBook(config.state.dir)
+        self.store: Store = open_store(config.influx)
+
+    def close(self) -> None:
+        self.alerts.close()
+        self.book.close()
+        self.store.close()
+
+
+def build_console(
+    config: Config, clock: Callable[[], datetime] | None = None
+) -> tuple[Starlette, ConsoleBackend]:
+    """The console app over this config's plants, clusters and state directory, and the
+    objects behind it (the caller closes them); `clock`: the demo's simulated time."""
+    from console.app import create_app
+    from console.sources import Sources
+    from quantrac.downloads import ReportDownloads
+
+    backend = ConsoleBackend(config)
+    sources = Sources(alerts=backend.alerts, results=backend.book, readings=backend.store,
+                      documents=ReportDownloads(config), clusters=backend.book)
+    app = create_app(config.web, config.plants, sources, config.state.dir,
+                     clock=clock or (lambda: datetime.now(UTC)), checks=config.checks,
+                     layouts=config.layouts())
+    return app, backend
 
 
 def run_web(args: argparse.Namespace) -> int:
@@ -46,7 +78,7 @@ def run_web(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ConfigError(f"--listen: {exc}") from exc
     configure_logging(config.service.log_level, config.service.log_json)
-    app, manager = build_console(config)
+    app, backend = build_console(config)
     if not Accounts(Database(config.state.dir)).users():
         print("quantrac console: no accounts yet; add one with "
               "`quantrac users add NAME --role admin --config FILE`", file=sys.stderr)
@@ -56,7 +88,7 @@ def run_web(args: argparse.Namespace) -> int:
             f"quantrac console: http://{shown}:{port}/ ({len(config.plants)} plant(s), state "
             f"{config.state.dir}); ready", file=sys.stderr, flush=True))
     finally:
-        manager.close()
+        backend.close()
     return 0
 
 

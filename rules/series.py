@@ -89,9 +89,11 @@ def station_rows(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def extract(
-    rows: pd.DataFrame | None, station: str, key: str, settings: CheckSettings
+    rows: pd.DataFrame | None, station: str, key: str, settings: CheckSettings,
+    times: np.ndarray | None = None,
 ) -> Series:
-    """The series of `key` at `station` (empty when the column or the station is absent)."""
+    """The series of `key` at `station` (empty when the column or the station is absent);
+    `times`: `frame_times(rows)` when the caller has it already (several keys, one station)."""
     if rows is None or rows.empty or key not in rows.columns:
         empty = np.empty(0)
         return Series(station, key, empty.astype(np.int64), empty, empty.astype(np.int64),
@@ -102,7 +104,8 @@ def extract(
         status = rows[status_col].to_numpy(dtype=np.float64, na_value=0.0).astype(np.int64)
     else:
         status = np.zeros(len(values), dtype=np.int64)
-    return series_of(station, key, frame_times(rows), values, status, settings)
+    return series_of(station, key, frame_times(rows) if times is None else times, values,
+                     status, settings)
 
 
 def series_of(

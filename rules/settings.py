@@ -43,6 +43,36 @@ class SeverityBands(BaseModel):
         return "warning"
 
 
+class ChronicRule(BaseModel):
+    """Chronic non-compliance, by which the console ranks plants (US EPA anchor, not VN law).
+
+    Borrowed from US EPA's significant non-compliance for pretreatment users (REGULATIONS.md
+    §7). A parameter is chronic when, over the last `months` calendar months, at least
+    `over_share` of its judged hourly windows broke its limit, or at least `serious_share`
+    reached `conventional_factor` × the limit (BOD5, TSS, oil & grease) or `other_factor` ×
+    (every other parameter)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    months: int = Field(default=6, ge=1, le=24, description="calendar months looked at, the "
+                        "current one included")
+    over_share: float = Field(default=0.66, gt=0, le=1.0, description="share of judged "
+                              "windows over the limit that makes a parameter chronic")
+    serious_share: float = Field(default=0.33, gt=0, le=1.0, description="share of judged "
+                                 "windows at or above the factor × limit that makes it chronic")
+    conventional: tuple[str, ...] = Field(
+        default=("bod5", "tss", "oil_grease"),
+        description="parameters judged with `conventional_factor` (EPA: BOD, TSS, oil)")
+    conventional_factor: float = Field(default=1.4, gt=1.0, description="ratio to the "
+                                       "limit that counts as serious for conventional "
+                                       "parameters")
+    other_factor: float = Field(default=1.2, gt=1.0, description="ratio to the limit that "
+                                "counts as serious for every other parameter")
+
+    def factor(self, key: str) -> float:
+        """The ratio to its limit from which a window of `key` counts as serious."""
+        return self.conventional_factor if key in self.conventional else self.other_factor
+
+
 class PhysicalRange(BaseModel):
     """Values outside [min, max] cannot be real measurements (sensor fault)."""
 
@@ -86,6 +116,7 @@ class CheckSettings(BaseModel):
         "member factory's discharge into the cluster network)",
     )
     severity: SeverityBands = Field(default_factory=SeverityBands)
+    chronic: ChronicRule = Field(default_factory=ChronicRule)
     data_severity: Severity = Field(
         default="warning", description="severity of no_data, insufficient_data, sensor_fault"
     )

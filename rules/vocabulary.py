@@ -11,6 +11,7 @@ an alert's template) stay with that output and put these words into them.
     words.unit("cod")                              # "mg/L" (the same in both languages)
     words.station("outlet"), words.kind(...), words.basis(...), words.severity(...),
     words.alert_state(...), words.alert_event(...), words.reason(...), words.receiving_water(...)
+    words.device_status("01")                      # "Đang hiệu chuẩn" (Circular 10 status codes)
     words.reason_choices()                         # ((code, word), ...) in SPEC order, for a form
     words.connection("not_connected")              # "Chưa đấu nối"
     words.cluster_term("collection_ratio")         # "Tỷ lệ thu gom"
@@ -111,6 +112,7 @@ class Terms(_Model):
     alert_states: dict[str, Word]
     alert_events: dict[str, Word]
     plant_statuses: dict[str, Word]
+    device_statuses: dict[str, Word]
     reasons: dict[str, Word]
     receiving_waters: dict[str, Word]
     phrases: dict[str, Word]
@@ -138,6 +140,12 @@ class Terms(_Model):
             if set(given) != set(required):
                 raise ValueError(f"{name} must be exactly {required}")
         return self
+
+
+@functools.cache
+def _mark_table(group: str, decimal: str) -> dict[int, str]:
+    """The translation of Python's group and decimal marks (made once per language)."""
+    return {ord(","): group, ord("."): decimal}
 
 
 @functools.cache
@@ -201,6 +209,10 @@ class Vocabulary:
     def plant_status(self, key: str) -> str:
         """A plant's overall status as the console shows it (compliant, exceedance, ...)."""
         return self._word(self.terms.plant_statuses, key)
+
+    def device_status(self, code: str) -> str:
+        """A device status code as words ("00" measuring, "01" calibrating, "02" error)."""
+        return self._word(self.terms.device_statuses, code)
 
     def reason(self, key: str) -> str:
         """Word of an acknowledgement reason code (maintenance, calibration, …)."""
@@ -327,7 +339,7 @@ class Vocabulary:
     def _marks(self, text: str) -> str:
         """Python's `1,500.5` written with this language's group and decimal marks."""
         fmt = self._format
-        return text.translate({ord(","): fmt.group_mark, ord("."): fmt.decimal_mark})
+        return text.translate(_mark_table(fmt.group_mark, fmt.decimal_mark))
 
     def format_number(self, value: float | None, digits: int = 2) -> str:
         """`value` with `digits` decimals and grouped thousands; "" for a missing value."""
@@ -345,6 +357,12 @@ class Vocabulary:
         number = float(value) if max_digits is None else round(float(value), max_digits)
         if math.isinf(number):
             return "−∞" if number < 0 else "∞"
+        if max_digits is not None:
+            # Rounded already: grouped fixed notation with as many digits is the same text at
+            # a fifth of the cost (a public page formats thousands of values).
+            whole, _, fraction = f"{number + 0.0:,.{max_digits}f}".partition(".")
+            fraction = fraction.rstrip("0").ljust(min_digits, "0")
+            return self._marks(f"{whole}.{fraction}" if fraction else whole)
         text = format(Decimal(repr(number + 0.0)), "f")  # + 0.0 turns -0.0 into 0.0
         whole, _, fraction = text.partition(".")
         fraction = fraction.rstrip("0").ljust(min_digits, "0")

@@ -73,6 +73,8 @@ def test_peer_without_npm_skips_node_red_and_says_why() -> None:
 @pytest.mark.parametrize(("script", "args", "name"), [
     ("bench_alert_latency.py", ("--breaches", "20", "--seconds", "6"), "alert_latency"),
     ("bench_checks.py", ("--plants", "3", "--days", "1,2", "--baseline-plants", "1"), "checks"),
+    ("bench_console.py", ("--plants", "3", "--days", "2", "--requests", "3", "--clients", "5",
+                          "--per-client", "2", "--naive-plants", "2"), "console"),
     ("bench_memory.py", ("--plants", "20", "--messages", "500"), "memory"),
     ("bench_simulator.py", ("--plants", "2", "--hours", "1"), "simulator.generate"),
     ("bench_report.py", (), "report"),

@@ -136,6 +136,23 @@ def test_latest_keeps_the_newest_valid_value_of_configured_series_across_rounds(
     assert len(monitor.latest()) == 3
 
 
+def test_changes_carry_the_newest_status_and_are_taken_once() -> None:
+    monitor, _, _, _ = build(T0 + timedelta(minutes=30))
+    monitor.judge_round([reading(10, {"cod": 40.0, "ph": 7.0}),
+                         reading(15, {"cod": 999.0}, status={"cod": 2})])
+    changes = {(v.station, v.parameter): v for v in monitor.take_changes()}
+    cod = changes[("outlet", "cod")]
+    assert (cod.value, cod.at, cod.status, cod.seen) == (
+        40.0, T0 + timedelta(minutes=10), 2, T0 + timedelta(minutes=15))
+    assert changes[("outlet", "ph")].status == 0
+    assert monitor.take_changes() == []
+    monitor.judge_round([reading(5, {"ph": 6.0})])  # older than what is known: no change
+    assert monitor.take_changes() == []
+    monitor.judge_round([reading(20, {"cod": 50.0})])
+    (cod,) = monitor.take_changes()
+    assert (cod.value, cod.status, cod.seen) == (50.0, 0, T0 + timedelta(minutes=20))
+
+
 def test_last_seen_and_late_marks() -> None:
     monitor, book, alerts, clock = build(T0 + timedelta(minutes=30))
     monitor.judge_round([reading(10, {"cod": 40.0}), reading(12, {"flow_in": 1.0}, "inlet"),

@@ -18,11 +18,14 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from alerts.manager import AlertManager
+from collector.checkbook import CheckBook
+from collector.store import MemoryStore
 from console.accounts import Accounts
 from console.app import create_app
 from console.database import Database
 from console.gate import CSP
 from console.settings import WebSettings
+from console.sources import Document, Sources
 from console.words import load_words
 from rules.permit import Plant
 from tests.console.conftest import PASSWORDS, finding, plant_doc
@@ -31,8 +34,25 @@ PLANTS = [Plant.model_validate(plant_doc("kim-bai", "kim-bai", "Kim Bai")),
           Plant.model_validate(plant_doc("phu-nghia", "phu-nghia", "Phu Nghia"))]
 # Reachable without signing in: what SPEC allows (/public/…, /login, static files) and the
 # health probe (it tells nothing but "ok").
-ANONYMOUS = {"/healthz", "/login", "/public/", "/static/{path}"}
-SAMPLE = {"plant_id": "kim-bai", "alert_id": "A-000001", "path": "console.css"}
+ANONYMOUS = {"/healthz", "/login", "/public/", "/public/{plant_id}", "/public/{plant_id}/board",
+             "/public/{plant_id}/board/values", "/api/v1/public/{plant_id}", "/static/{path}"}
+SAMPLE = {"plant_id": "kim-bai", "alert_id": "A-000001", "path": "console.css",
+          "cluster_id": "kim-bai"}
+
+
+class NoDocuments:
+    """Downloads are not exercised in process (they read InfluxDB: see test_data_pages.py)."""
+
+    def report(self, *_args: object) -> Document:
+        raise AssertionError("no report expected here")
+
+    def circular10(self, *_args: object) -> Document:
+        raise AssertionError("no export expected here")
+
+
+def sources(state: Path, manager: AlertManager) -> Sources:
+    return Sources(alerts=manager, results=CheckBook(state), readings=MemoryStore(),
+                   documents=NoDocuments())
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +79,8 @@ def manager(state: Path) -> Iterator[AlertManager]:
 
 @pytest.fixture(scope="module")
 def app(state: Path, manager: AlertManager) -> Starlette:
-    return create_app(WebSettings(login_max_failures_user=3), PLANTS, manager, state)
+    return create_app(WebSettings(login_max_failures_user=3), PLANTS, sources(state, manager),
+                      state)
 
 
 @pytest.fixture
@@ -172,8 +193,10 @@ class _InlineFinder(HTMLParser):
 
 def test_no_page_has_inline_script_or_style(session: Any) -> None:
     client = session("admin")
-    for path in ("/", "/plants/kim-bai", "/alerts", "/alerts?state=open", "/alerts/list",
-                 "/public/", "/plants/nowhere"):
+    for path in ("/", "/plants/kim-bai", "/plants/kim-bai/live", "/clusters/kim-bai",
+                 "/alerts", "/alerts?state=open", "/alerts/list", "/public/",
+                 "/public/kim-bai", "/public/kim-bai/board", "/public/kim-bai/board/values",
+                 "/plants/nowhere"):
         finder = _InlineFinder()
         finder.feed(client.get(path).text)
         assert finder.problems == [], path
@@ -212,7 +235,7 @@ def test_session_cookie_is_signed_httponly_samesite_and_ends_at_sign_out(
 
 
 def test_secure_cookies_under_tls(state: Path, manager: AlertManager) -> None:
-    secure = create_app(WebSettings(secure_cookies=True), PLANTS, manager, state)
+    secure = create_app(WebSettings(secure_cookies=True), PLANTS, sources(state, manager), state)
     with TestClient(secure, base_url="https://testserver", follow_redirects=False) as client:
         page = client.get("/login")
         cookie = page.headers["set-cookie"]
@@ -239,7 +262,7 @@ def test_bearer_tokens_answer_the_api_only(app: Starlette, state: Path) -> None:
     api = TestClient(app, follow_redirects=False,
                      headers={"Authorization": f"Bearer {token}"})
     plants = api.get("/api/v1/plants").json()["plants"]
-    assert [p["id"] for p in plants] == ["kim-bai"] and plants[0]["status"] == "unknown"
+    assert [p["id"] for p in plants] == ["kim-bai"] and plants[0]["status"] == "exceedance"
     alerts = api.get("/api/v1/alerts?open=1").json()["alerts"]
     assert {a["plant"] for a in alerts} == {"kim-bai"}
     assert api.get("/api/v1/alerts?plant=phu-nghia").status_code == 403
