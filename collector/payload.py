@@ -125,7 +125,7 @@ class Block:
             _SET_CLUSTER(reading, self.cluster)
             _SET_PLANT(reading, self.plant)
             _SET_STATION(reading, self.station)
-            _SET_TS(reading, EPOCH + timedelta(microseconds=ns // 1000))
+            _SET_TS(reading, utc_time(ns))
             _SET_VALUES(reading, {key: value for key, value in zip(self.keys, row, strict=True)
                                   if value == value})  # NaN: no value
             _SET_STATUS(reading, {} if status is None else {
@@ -155,6 +155,11 @@ NS_PER_S = 1_000_000_000
 def time_ns(ts: datetime) -> int:
     """An aware time as int ns since the epoch, as InfluxDB stores it (µs precision)."""
     return int(ts.timestamp()) * NS_PER_S + ts.microsecond * 1000
+
+
+def utc_time(ns: int | np.integer) -> datetime:
+    """A record's int ns time (whole µs, `time_ns`) as an aware UTC datetime."""
+    return EPOCH + timedelta(microseconds=int(ns) // 1000)
 
 
 def block_of(readings: Sequence[Reading]) -> Block:
