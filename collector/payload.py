@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -276,7 +277,8 @@ def _wire_block(ids: Topic, records: list[_WireRecord]) -> Block | None:
     if all(map(shape.__eq__, map(dict.keys, docs))):
         order = tuple(sorted(first))
         if len(order) > 1:
-            values = np.array(list(map(itemgetter(*order), docs)), dtype=np.float64)
+            values = np.fromiter(chain.from_iterable(map(itemgetter(*order), docs)),
+                                 dtype=np.float64, count=count * len(order)).reshape(count, -1)
         else:
             values = np.array(list(map(itemgetter(order[0]), docs)),
                               dtype=np.float64).reshape(count, 1)
