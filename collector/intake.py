@@ -1,4 +1,4 @@
-"""The intake loop: MQTT messages → validated readings → InfluxDB or the spool → PUBACK.
+"""The intake loop: MQTT messages → validated blocks of records → InfluxDB or the spool → PUBACK.
 
 A message is acknowledged only after its points are durable: written to InfluxDB, or pushed to
 the on-disk spool while InfluxDB is down. Invalid messages go to the dead-letter store (then
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, PayloadError, StoreError
-from collector.lineprotocol import reading_lines
+from collector.lineprotocol import block_lines
 from collector.metrics import Histogram
 from collector.mqtt import Message
-from collector.payload import Reading, parse_message
+from collector.payload import Block, parse_block
 from collector.spool import Spool
 from collector.store import Store
 
@@ -34,8 +34,9 @@ log = logging.getLogger("quantrac.collector")
 SPOOL_ALARM_FILL = 0.8
 # CPython's default generation-0 threshold (700 allocations) made the cyclic collector a third
 # of the intake thread's time on 100-record arrays (py-spy --native; ~8 -> ~5.5 µs/record with
-# these): each record makes a few tracked objects (its Reading, lists) and every collection
-# also walks the batch held until it is durable. Nothing here makes many cycles.
+# these, when a record was a Reading): each record still makes a tracked dict while decoding,
+# and every collection also walks the batch held until it is durable. Nothing here makes many
+# cycles.
 GC_THRESHOLDS = (10_000, 50, 50)
 
 
@@ -59,22 +60,23 @@ class IntakeStats:
 @dataclass
 class _Batch:
     messages: list[Message] = field(default_factory=list)
-    readings: list[Reading] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     # Rejected messages (topic, payload, reason) not yet in the dead-letter store.
     rejects: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
 class Intake:
-    """Owns the write thread; `submit` is called from the MQTT network thread."""
+    """Owns the write thread; `submit` is called from the MQTT network thread. `ack` is given
+    each durable batch's messages at once."""
 
     def __init__(
         self,
         store: Store,
         spool: Spool,
         deadletters: DeadLetterStore,
-        ack: Callable[[Message], None],
-        on_durable: Callable[[list[Reading]], None] | None = None,
+        ack: Callable[[Sequence[Message]], None],
+        on_durable: Callable[[list[Block]], None] | None = None,
         batch_size: int = 5000,
         flush_interval: float = 0.05,
         retry_interval: float = 2.0,
@@ -162,7 +164,7 @@ class Intake:
         self.stats.messages += 1
         batch.messages.append(message)
         try:
-            readings = parse_message(message.topic, message.payload)
+            block = parse_block(message.topic, message.payload)
         except PayloadError as exc:
             log.warning("dead letter on %s: %s", message.topic[:200], exc)
             batch.rejects.append((message.topic, message.payload, str(exc)))
@@ -172,9 +174,9 @@ class Intake:
             reason = f"unexpected parser error: {type(exc).__name__}: {exc}"
             batch.rejects.append((message.topic, message.payload, reason))
             return
-        self.stats.records_received += len(readings)
-        batch.readings.extend(readings)
-        batch.lines.extend(reading_lines(readings))
+        self.stats.records_received += len(block)
+        batch.blocks.append(block)
+        batch.lines += block_lines(block)
 
     def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         """Record a rejected point; CollectorError (disk full) propagates to hold the batch."""
@@ -268,10 +270,9 @@ class Intake:
         self._store_down_until = time.monotonic() + self.retry_interval
 
     def _finish(self, batch: _Batch) -> None:
-        for message in batch.messages:
-            self._ack(message)
-        if batch.readings and self._on_durable is not None:
-            self._on_durable(batch.readings)
+        self._ack(batch.messages)  # in one write (MqttConnection.ack_all)
+        if batch.blocks and self._on_durable is not None:
+            self._on_durable(batch.blocks)
 
     def _replay_some(self, budget_s: float = 0.25) -> None:
         """Move spooled batches to InfluxDB, oldest first, for up to `budget_s` between live

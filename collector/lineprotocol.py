@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
-from operator import add, attrgetter, itemgetter
+from operator import attrgetter, itemgetter
 
 import msgspec
 
-from collector.payload import Reading
+from collector.payload import Block, Reading
 from rules.frame import STATUS_SUFFIX
 
 MEASUREMENT = "reading"
@@ -36,6 +36,20 @@ def escape_string_field(value: str) -> str:
 def reading_line(reading: Reading) -> str:
     """One point: tags cluster/plant/station, a float per value, `<key>_status` ints, ns time."""
     return _line(_prefix(reading), reading)
+
+
+def block_lines(block: Block) -> list[str]:
+    """Points of a block's records, byte for byte `reading_line` of each of its readings.
+
+    The common block (every record has every key, no status) is formatted whole from its
+    columns (`_format_run`: a record without some key has NaN there, which it refuses); any
+    other goes through its readings."""
+    if block.status is None:
+        lines = _format_run(_prefix(block), block.keys, block.values.ravel().tolist(),
+                            block.times.tolist())
+        if lines is not None:
+            return lines
+    return reading_lines(block.readings())
 
 
 def reading_lines(readings: Iterable[Reading]) -> list[str]:
@@ -76,30 +90,39 @@ def reading_lines(readings: Iterable[Reading]) -> list[str]:
 
 
 def _run_lines(prefix: str, order: list[str], run: list[Reading]) -> list[str]:
-    """Lines of a run of one station's readings with the same keys (sorted: `order`).
-
-    The common run (float values, no status, every value written by repr in positional
-    notation) is formatted whole: the values and ns times of the run are encoded by one
-    msgspec call, whose float text is repr's wherever it has no exponent and no leading
-    "0.0000" (checked on the whole text), and laid into a %-template repeated per reading.
-    Anything else takes `_template_lines`.
-    """
+    """Lines of a run of one station's readings with the same keys (sorted: `order`): float
+    values and no status are formatted whole (`_format_run`); anything else takes
+    `_template_lines`."""
     fetch = _fetcher(order)
     values = list(map(fetch, map(_VALUES, run)))
-    if not order or any(map(_STATUS, run)) or not _FLOAT.issuperset(
+    if order and not any(map(_STATUS, run)) and _FLOAT.issuperset(
             map(type, chain.from_iterable(values))):
-        return _template_lines(prefix, order, run, fetch)
-    ns = [int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
-          for ts in map(_TS, run)]
-    text = _ENCODE(list(chain.from_iterable(map(add, values, zip(ns)))))
+        ns = [int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
+              for ts in map(_TS, run)]
+        lines = _format_run(prefix, order, list(chain.from_iterable(values)), ns)
+        if lines is not None:
+            return lines
+    return _template_lines(prefix, order, run, fetch)
+
+
+def _format_run(
+    prefix: str, order: Sequence[str], values: list[float], ns: list[int]
+) -> list[str] | None:
+    """Lines of records with every key of `order` (values row by row) and no status, or None
+    when a value's text would differ from repr's, or is NaN. The values are encoded by one
+    msgspec call, whose float text is repr's wherever it has no exponent and no leading
+    "0.0000" and is not `null` (NaN; checked on the whole text), and laid into one %-template
+    holding every line and its ns time."""
+    text = _ENCODE(values)
     if b"e" in text or b"l" in text or b"0.0000" in text:
-        return _template_lines(prefix, order, run, fetch)
-    line = "".join([
+        return None
+    head = "".join([
         prefix.replace("%", "%%"),
         ",".join([key.replace("%", "%%") + "=%s" for key in order]),
-        " %s\n",
+        " ",
     ])
-    return (line * len(run) % tuple(text[1:-1].decode().split(","))).split("\n")[:-1]
+    template = head + ("\n" + head).join(map(str, ns))
+    return (template % tuple(text[1:-1].decode().split(","))).split("\n")
 
 
 def _template_lines(
@@ -142,7 +165,7 @@ def _fetch_none(values: Mapping[str, float]) -> tuple[float, ...]:
     return ()
 
 
-def _prefix(reading: Reading) -> str:
+def _prefix(reading: Reading | Block) -> str:
     if _TAG_SPECIAL.search(reading.cluster + reading.plant + reading.station) is None:
         return (
             f"{MEASUREMENT},cluster={reading.cluster},plant={reading.plant},"

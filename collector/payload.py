@@ -1,20 +1,25 @@
 """The MQTT wire format of SPEC.md: records, validation and encoding (topics: rules/topics.py).
 
-Pure functions only: bytes + topic in, typed `Reading`s out, or a `PayloadError` whose message is
-the reason recorded in the dead-letter store.
+Pure functions only: bytes + topic in, a `Block` (the message's records column per key: what the
+collector writes and judges) or typed `Reading`s out, or a `PayloadError` whose message is the
+reason recorded in the dead-letter store.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from collector.errors import PayloadError
 from rules.topics import Topic, TopicError, parse_data
@@ -28,6 +33,7 @@ _MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01
 _MAX_JSON_DEPTH = 8
 _KEYS_PATTERN = re.compile(f"{KEY_PATTERN.pattern}(?:/{KEY_PATTERN.pattern})*")
 _RECORD_FIELDS = frozenset({"ts", "seq", "values", "status"})
+_ISO_OFFSET = re.compile(r"Z|[+-]\d\d:\d\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +84,111 @@ def parse_topic(topic: str) -> Topic:
         raise PayloadError(str(exc)) from exc
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Block:
+    """The validated records of one message, column per key: one station, records in message
+    order. What the collector writes and judges, without an object per record (a `Reading`
+    per record was most of the ingest's cost); `readings()` gives the same records one by one.
+    """
+
+    cluster: str
+    plant: str
+    station: str
+    times: np.ndarray  # int64 ns since the epoch (UTC), one per record
+    keys: tuple[str, ...]  # every parameter key of the message, sorted
+    values: np.ndarray  # float64, records x keys; NaN where a record has no value for the key
+    status: np.ndarray | None  # int64, records x keys: 1 calibrating, 2 device error, else 0;
+    #                            None when every status is 00 (the common case)
+    seq: tuple[int | None, ...]
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def column(self, key: str) -> np.ndarray:
+        """The values of `key`, NaN where a record has none (all NaN if none has it)."""
+        if key in self.keys:
+            return self.values[:, self.keys.index(key)]
+        return np.full(len(self.times), np.nan)
+
+    def status_column(self, key: str) -> np.ndarray:
+        """The status codes of `key` (0 where 00 or absent)."""
+        if self.status is None or key not in self.keys:
+            return np.zeros(len(self.times), dtype=np.int64)
+        return self.status[:, self.keys.index(key)]
+
+    def readings(self) -> list[Reading]:
+        """The records as `Reading`s (UTC times), as `parse_message` gives them."""
+        status = self.status.tolist() if self.status is not None else None
+        readings: list[Reading] = []
+        for index, (ns, row, seq) in enumerate(zip(self.times.tolist(), self.values.tolist(),
+                                                    self.seq, strict=True)):
+            reading = object.__new__(Reading)
+            _SET_CLUSTER(reading, self.cluster)
+            _SET_PLANT(reading, self.plant)
+            _SET_STATION(reading, self.station)
+            _SET_TS(reading, utc_time(ns))
+            _SET_VALUES(reading, {key: value for key, value in zip(self.keys, row, strict=True)
+                                  if value == value})  # NaN: no value
+            _SET_STATUS(reading, {} if status is None else {
+                key: code for key, code in zip(self.keys, status[index], strict=True) if code})
+            _SET_SEQ(reading, seq)
+            readings.append(reading)
+        return readings
+
+
+# Block's slot setters: a frozen dataclass's __init__ (object.__setattr__ per field) cost
+# more than the rest of a one-record message's block.
+_BLOCK_SETTERS = tuple(vars(Block)[name].__set__ for name in Block.__slots__)
+
+
+def _new_block(*fields: Any) -> Block:
+    """A Block from fields in declaration order, through its slot setters."""
+    block = object.__new__(Block)
+    for setter, value in zip(_BLOCK_SETTERS, fields, strict=True):
+        setter(block, value)
+    return block
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NS_PER_S = 1_000_000_000
+
+
+def time_ns(ts: datetime) -> int:
+    """An aware time as int ns since the epoch, as InfluxDB stores it (µs precision)."""
+    return int(ts.timestamp()) * NS_PER_S + ts.microsecond * 1000
+
+
+def utc_time(ns: int | np.integer) -> datetime:
+    """A record's int ns time (whole µs, `time_ns`) as an aware UTC datetime."""
+    return EPOCH + timedelta(microseconds=int(ns) // 1000)
+
+
+def block_of(readings: Sequence[Reading]) -> Block:
+    """The block of readings of one station (the slow path's records, and tests)."""
+    if not readings:
+        raise PayloadError("empty record array")
+    first = readings[0]
+    keys = tuple(sorted({key for reading in readings for key in reading.values}))
+    column = {key: index for index, key in enumerate(keys)}
+    values = np.full((len(readings), len(keys)), np.nan)
+    status = np.zeros((len(readings), len(keys)), dtype=np.int64)
+    for row, reading in enumerate(readings):
+        for key, value in reading.values.items():
+            values[row, column[key]] = value
+        for key, code in reading.status.items():
+            status[row, column[key]] = code
+    return Block(first.cluster, first.plant, first.station,
+                 np.array([time_ns(r.ts) for r in readings], dtype=np.int64), keys, values,
+                 status if status.any() else None, tuple(r.seq for r in readings))
+
+
 def parse_message(topic: str, payload: bytes) -> list[Reading]:
     """Validate one MQTT message (single record or array) into readings, all or nothing."""
+    return parse_block(topic, payload).readings()
+
+
+def parse_block(topic: str, payload: bytes) -> Block:
+    """Validate one MQTT message (single record or array) into a block, all or nothing."""
     ids = parse_topic(topic)
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"payload too large: {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
@@ -95,10 +204,10 @@ def parse_message(topic: str, payload: bytes) -> list[Reading]:
     except msgspec.DecodeError:
         wire = None
     if wire is not None:
-        readings = _wire_readings(ids, wire if isinstance(wire, list) else [wire])
-        if readings is not None:
-            return readings
-    return _parse_text(ids, text)
+        block = _wire_block(ids, wire if isinstance(wire, list) else [wire])
+        if block is not None:
+            return block
+    return block_of(_parse_text(ids, text))
 
 
 def _parse_text(ids: Topic, text: str) -> list[Reading]:
@@ -126,7 +235,7 @@ def _parse_text(ids: Topic, text: str) -> list[Reading]:
 class _WireRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A record's shape as SPEC fixes it, checked by msgspec while decoding: no other field,
     `values` numbers (ints become floats), `status` strings. The rest (ids, keys, time,
-    finiteness, codes) is `_wire_readings`'s."""
+    finiteness, codes) is `_wire_block`'s."""
 
     ts: str | int | float
     values: dict[str, float]
@@ -135,29 +244,114 @@ class _WireRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _WIRE_DECODER = msgspec.json.Decoder(_WireRecord | list[_WireRecord])
+_TS = attrgetter("ts")
+_VALUES = attrgetter("values")
+_SEQ = attrgetter("seq")
+_STATUS = attrgetter("status")
+# From this many records on, a message's ISO times are read at once (`_iso_times`); below
+# it, one by one costs less than numpy's per-call overhead.
+_VECTOR_TIMES = 8
 
 
-def _wire_readings(ids: Topic, records: list[_WireRecord]) -> list[Reading] | None:
-    """Readings of records msgspec decoded, or None at the first one that needs a closer
-    look (bad time, negative seq, empty values, a new key that is not valid, a non-finite
-    sum, a bad status): the caller then takes the full path, which names the reason."""
-    if not records:
+def _wire_block(ids: Topic, records: list[_WireRecord]) -> Block | None:
+    """The block of records msgspec decoded, or None if one needs a closer look (bad time,
+    negative seq, empty values, a key that is not valid, a bad status): the caller then takes
+    the full path, which names the reason. Whole columns at once where the records agree
+    (one key set, one time layout); record by record where they do not."""
+    count = len(records)
+    if not count:
         return None
-    cluster, plant, station = ids.cluster, ids.plant, ids.station
+    times = _wire_times(list(map(_TS, records)))
+    if times is None:
+        return None
+    seqs = list(map(_SEQ, records))
+    if seqs.count(None) != count and any(s is not None and s < 0 for s in seqs):
+        return None
+    docs = list(map(_VALUES, records))
+    first = docs[0]
     keys: set[str] = set()  # parameter keys already validated in this message
-    readings: list[Reading] = []
-    append = readings.append
-    new = object.__new__
+    # No finiteness check: msgspec refuses a number that does not fit a finite float.
+    if not first or not _learn_keys(first, keys):
+        return None
+    shape = first.keys()
+    if all(map(shape.__eq__, map(dict.keys, docs))):
+        order = tuple(sorted(first))
+        if len(order) > 1:
+            values = np.fromiter(chain.from_iterable(map(itemgetter(*order), docs)),
+                                 dtype=np.float64, count=count * len(order)).reshape(count, -1)
+        else:
+            values = np.array(list(map(itemgetter(order[0]), docs)),
+                              dtype=np.float64).reshape(count, 1)
+    else:
+        for doc in docs:
+            if not doc or not (doc.keys() <= keys or _learn_keys(doc, keys)):
+                return None
+        order = tuple(sorted(keys))
+        values = _value_grid(docs, order)
+    statuses = list(map(_STATUS, records))
+    status = None
+    if statuses.count(msgspec.UNSET) != count:
+        good, status = _status_grid(statuses, docs, order)
+        if not good:
+            return None
+    return _new_block(ids.cluster, ids.plant, ids.station, times, order, values, status,
+                      tuple(seqs))
+
+
+def _value_grid(docs: list[dict[str, float]], order: tuple[str, ...]) -> np.ndarray:
+    """records x keys of records with different key sets, NaN where one has no value."""
+    column = {key: index for index, key in enumerate(order)}
+    values = np.full((len(docs), len(order)), np.nan)
+    for row, doc in enumerate(docs):
+        for key, value in doc.items():
+            values[row, column[key]] = value
+    return values
+
+
+def _status_grid(
+    statuses: list[dict[str, str] | msgspec.UnsetType], docs: list[dict[str, float]],
+    order: tuple[str, ...],
+) -> tuple[bool, np.ndarray | None]:
+    """(False, None) if a code or its key is bad, else (True, records x keys codes or None if
+    every code is 00)."""
+    column = {key: index for index, key in enumerate(order)}
+    grid = np.zeros((len(docs), len(order)), dtype=np.int64)
+    flagged = False
+    for row, (doc, values) in enumerate(zip(statuses, docs, strict=True)):
+        if doc is msgspec.UNSET:
+            continue
+        found = _wire_status(doc, values)
+        if found is None:
+            return False, None
+        for key, code in found.items():
+            grid[row, column[key]] = code
+            flagged = True
+    return True, grid if flagged else None
+
+
+def _wire_times(raw: list[str | int | float]) -> np.ndarray | None:
+    """The records' times as int64 ns (UTC), or None if one is not a valid time."""
+    kinds = set(map(type, raw))
+    if kinds == {str} and len(raw) >= _VECTOR_TIMES:
+        times = _iso_times(raw)  # type: ignore[arg-type]
+        if times is not None:
+            return times
+    elif kinds == {int}:
+        try:
+            ms = np.array(raw, dtype=np.int64)
+        except OverflowError:
+            return None
+        if ms.min() < _MIN_EPOCH_MS or ms.max() > _MAX_EPOCH_MS:
+            return None
+        return ms * 1_000_000  # what datetime.fromtimestamp(ms / 1000) gives, to the µs
+    out: list[int] = []
     fromisoformat = datetime.fromisoformat
-    fromtimestamp = datetime.fromtimestamp
-    unset = msgspec.UNSET
-    for record in records:
-        raw = record.ts
-        if isinstance(raw, str):
-            if len(raw) > 64:
+    for value in raw:
+        if isinstance(value, str):
+            if len(value) > 64:
                 return None
             try:
-                ts = fromisoformat(raw.replace("Z", "+00:00"))
+                ts = fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 return None
             tz = ts.tzinfo
@@ -165,37 +359,73 @@ def _wire_readings(ids: Topic, records: list[_WireRecord]) -> list[Reading] | No
                 return None
             if tz is not UTC:
                 ts = ts.astimezone(UTC)
-        elif _MIN_EPOCH_MS <= raw <= _MAX_EPOCH_MS:
-            ts = fromtimestamp(raw / 1000, tz=UTC)
+        elif _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:
+            ts = datetime.fromtimestamp(value / 1000, tz=UTC)
         else:
             return None
-        seq = record.seq
-        values = record.values
-        # No finiteness check: msgspec refuses a number that does not fit a finite float.
-        if (
-            (seq is not None and seq < 0)
-            or not values
-            or not (values.keys() <= keys or _learn_keys(values, keys))
-        ):
-            return None
-        status_doc = record.status
-        if status_doc is unset:
-            status: dict[str, int] = {}
-        else:
-            found = _wire_status(status_doc, values)
-            if found is None:
-                return None
-            status = found
-        reading = new(Reading)
-        _SET_CLUSTER(reading, cluster)
-        _SET_PLANT(reading, plant)
-        _SET_STATION(reading, station)
-        _SET_TS(reading, ts)
-        _SET_VALUES(reading, values)
-        _SET_STATUS(reading, status)
-        _SET_SEQ(reading, seq)
-        append(reading)
-    return readings
+        out.append(int(ts.timestamp()) * NS_PER_S + ts.microsecond * 1000)
+    return np.array(out, dtype=np.int64)
+
+
+def _iso_times(texts: list[str]) -> np.ndarray | None:
+    """ns (UTC) of ISO times that share one layout and one offset, read at once: 20YY-MM-DD
+    T hh:mm:ss, an optional fraction of 1-6 digits, `Z` or ±hh:mm (what stations send).
+    None when they do not (each is then read alone). The layout is checked byte by byte on
+    the joined text, numpy reads the local times (and refuses a day, hour... out of range, as
+    `datetime.fromisoformat` does), the first text's offset applies to all."""
+    first = texts[0]
+    width = len(first)
+    layout = _iso_layout(width, first[-1] == "Z")
+    if layout is None:
+        return None
+    low, span, local = layout
+    try:
+        # "\n" after each text: a row of the grid is a text only if all have its width
+        # (a valid text has no "\n", and column `width` must be "\n" in every row).
+        raw = ("\n".join(texts) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(raw) != len(texts) * (width + 1):
+        return None
+    grid = np.frombuffer(raw, dtype=np.uint8).reshape(len(texts), width + 1)
+    low = low.copy()
+    low[local:width] = grid[0, local:width]  # the offset: the first text's, in every row
+    if ((grid - low) > span).any():  # uint8: below `low` wraps round to above `span`
+        return None
+    try:
+        micros = np.ascontiguousarray(grid[:, :local]).view(f"S{local}").ravel().astype(
+            "datetime64[us]").astype(np.int64)
+    except ValueError:  # month 13, 30 February, hour 24, second 60...
+        return None
+    # The offset: exactly `Z` or ±hh:mm (a fraction's digits must not hide in it), read by
+    # datetime.fromisoformat as every text's.
+    if not _ISO_OFFSET.fullmatch(first, local):
+        return None
+    try:
+        offset = datetime.fromisoformat(first.replace("Z", "+00:00")).utcoffset()
+    except ValueError:
+        return None
+    if offset is None:
+        return None
+    return (micros - offset // timedelta(microseconds=1)) * 1000
+
+
+@functools.lru_cache(maxsize=16)
+def _iso_layout(width: int, zulu: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """For texts of `width` characters: per column the lowest byte allowed and how far above
+    it a byte may be (digits 0-9, fixed separators 0), and where the offset starts; None if
+    no layout of `_iso_times` has this width."""
+    zone = 1 if zulu else 6
+    local = width - zone
+    fraction = local - 19
+    if fraction < 0 or fraction == 1 or fraction > 7:
+        return None
+    template = "20dd-dd-ddTdd:dd:dd" + ("." + "d" * (fraction - 1) if fraction else "")
+    low = np.frombuffer((template.replace("d", "0") + "Z" * zone + "\n").encode(),
+                        dtype=np.uint8).copy()
+    span = np.array([9 if c == "d" else 0 for c in template] + [0] * (zone + 1),
+                    dtype=np.uint8)
+    return low, span, local
 
 
 def _wire_status(status_doc: dict[str, str], values: dict[str, float]) -> dict[str, int] | None:
@@ -217,16 +447,19 @@ def _parse_records(ids: Topic, records: list[Any]) -> list[Reading]:
 
 
 def _learn_keys(values: dict[str, Any], keys: set[str]) -> bool:
-    """Add the keys of `values` to `keys` if all are valid; False if one is not.
-
-    One match of the keys joined by "/": a valid key has no "/", so with exactly
-    len - 1 of them the pieces the pattern matched are the keys themselves.
-    """
-    joined = "/".join(values)
-    if joined.count("/") != len(values) - 1 or not _KEYS_PATTERN.fullmatch(joined):
+    """Add the keys of `values` to `keys` if all are valid; False if one is not."""
+    if not _valid_keys("/".join(values), len(values)):
         return False
     keys.update(values)
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_keys(joined: str, count: int) -> bool:
+    """Whether `count` keys joined by "/" are all valid: one match, since a valid key has no
+    "/" (with exactly count - 1 of them the pieces matched are the keys themselves). Cached:
+    stations send the same few key sets again and again."""
+    return joined.count("/") == count - 1 and _KEYS_PATTERN.fullmatch(joined) is not None
 
 
 def _reject_constant(name: str) -> Any:

@@ -28,7 +28,7 @@ from collector.metrics import collector_exposition
 from collector.monitor import JOB_BASES, Monitor
 from collector.mqtt import Message, MqttConnection, shared
 from collector.partition import Partition
-from collector.payload import Reading, parse_message
+from collector.payload import Block, parse_block, utc_time
 from collector.schedule import CheckScheduler, PeriodHook, local_midnight
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
@@ -75,9 +75,9 @@ class Collector:
             raise CollectorError("several collector instances need [mqtt] share_group "
                                  "(an MQTT 5 shared subscription)")
         self.state_dir: Path = prepare_state_dir(state.dir)
-        # Readings waiting for the inline checks (their own thread, see _inline_loop), with
-        # the watch messages to acknowledge once checked.
-        self._inline: queue.Queue[tuple[list[Reading], list[Message]]] = queue.Queue()
+        # Blocks of records waiting for the inline checks (their own thread, see
+        # _inline_loop), with the watch messages to acknowledge once checked.
+        self._inline: queue.Queue[tuple[list[Block], list[Message]]] = queue.Queue()
         self._clock = clock
         self.store = open_store(influx)
         self.spool = Spool(self.state_dir, state.spool_max_mb * 1_000_000)
@@ -104,7 +104,7 @@ class Collector:
             record_points=self._record_alert_points, lang=lang, clusters=clusters,
         )
         self.intake = Intake(
-            self.store, self.spool, self.deadletters, ack=self.mqtt.ack,
+            self.store, self.spool, self.deadletters, ack=self.mqtt.ack_all,
             on_durable=None if self.partition.split else self._queue_durable,
             batch_size=batch_size, flush_interval=flush_interval,
         )
@@ -182,7 +182,7 @@ class Collector:
         last = 0.0
         while True:
             try:
-                readings, messages = self._inline.get(timeout=0.2)
+                blocks, messages = self._inline.get(timeout=0.2)
             except queue.Empty:
                 if self._stop.is_set() and not intake.is_alive():
                     return
@@ -197,13 +197,12 @@ class Collector:
                     more, more_messages = self._inline.get_nowait()
                 except queue.Empty:
                     break
-                readings, messages = readings + more, messages + more_messages
+                blocks, messages = blocks + more, messages + more_messages
                 taken += 1
             try:
-                self.monitor.judge_round(readings)
+                self.monitor.judge_round(blocks)
             finally:
-                for message in messages:
-                    self.mqtt.ack(message)
+                self.mqtt.ack_all(messages)
                 for _ in range(taken):
                     self._inline.task_done()
 
@@ -237,25 +236,25 @@ class Collector:
             return
         self.intake.submit(message)
 
-    def _queue_durable(self, readings: list[Reading]) -> None:
-        self._inline.put((readings, []))
+    def _queue_durable(self, blocks: list[Block]) -> None:
+        self._inline.put((blocks, []))
 
     def _on_watched(self, message: Message) -> None:
         """A plant this instance owns: inline checks only (whoever got the shared copy
         stores it); acknowledged once checked."""
         try:
-            readings = parse_message(message.topic, message.payload)
+            block = parse_block(message.topic, message.payload)
         except PayloadError:
             self.mqtt.ack(message)  # the storing instance dead-letters it
             return
-        cluster = self._foreign.get(readings[0].plant) if readings else None
+        cluster = self._foreign.get(block.plant)
         if cluster is not None:
-            earliest = min(r.ts for r in readings)
+            earliest = utc_time(block.times.min())
             if earliest < local_midnight(self._clock(), cluster.zone):
                 self.book.mark_cluster_late(cluster.id, earliest)
             self.mqtt.ack(message)
             return
-        self._inline.put((readings, [message]))
+        self._inline.put(([block], [message]))
 
     def _load_frame(self, plant: Plant, start: datetime, end: datetime) -> pd.DataFrame:
         return self.store.read_frame(plant.id, start, end)

@@ -57,7 +57,8 @@ def test_peer_without_npm_skips_node_red_and_says_why() -> None:
     assert result["node_red"] == {"skipped": "npm not found on PATH"}
     for shape in ("single", "array100"):
         rows = result[shape]
-        assert set(rows) == {"bare", "quantrac", "store"}
+        assert set(rows) == {"bare", "bare_adapter", "quantrac", "store"}
+        assert rows["bare_adapter"]["stored"] == rows["bare_adapter"]["records"]
         assert rows["quantrac"]["stored"] == rows["quantrac"]["records"]
         assert rows["quantrac"]["cpu_us_per_record"] > 0
         assert rows["bare"]["publish_records_per_s"] > 0
@@ -68,6 +69,9 @@ def test_peer_without_npm_skips_node_red_and_says_why() -> None:
     assert targets["single_vs_bare"]["value"] == pytest.approx(
         result["single"]["quantrac"]["records_per_s"] / result["single"]["bare"]["records_per_s"],
         abs=1e-3)
+    assert targets["single_vs_bare_adapter"]["value"] == pytest.approx(
+        result["single"]["quantrac"]["records_per_s"]
+        / result["single"]["bare_adapter"]["records_per_s"], abs=1e-3)
 
 
 @pytest.mark.parametrize(("script", "args", "name"), [

@@ -339,6 +339,48 @@ class BareCounter:
         self._client.loop_stop()
 
 
+class AdapterCounter:
+    """The transport ceiling in quantrac's own MQTT configuration: the collector's adapter
+    (`collector.mqtt.MqttConnection`: the same paho client, MQTT 5 persistent session, QoS 1,
+    manual acknowledgements), counting, with each batch acknowledged at once from a second
+    thread as the intake does, without parsing or writing anything."""
+
+    def __init__(self, host: str, port: int, topic: str, per_message: int) -> None:
+        from collector.mqtt import Message, MqttConnection
+        from collector.settings import MqttSettings
+
+        self.records = 0
+        self._per = per_message
+        self._host, self._port = host, port
+        self._client_id = f"adapter-{short_id()}"
+        self._messages: queue.SimpleQueue[Message | None] = queue.SimpleQueue()
+        self._connection = MqttConnection(
+            MqttSettings(url=f"mqtt://{host}:{port}", client_id=self._client_id), [topic],
+            self._messages.put)
+        self._thread = threading.Thread(target=self._acknowledge, daemon=True)
+        self._thread.start()
+        self._connection.start()
+
+    def _acknowledge(self) -> None:
+        while True:
+            batch = [self._messages.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 5000:
+                    batch.append(self._messages.get_nowait())
+            done = None in batch
+            messages = [m for m in batch if m is not None]
+            self._connection.ack_all(messages)
+            self.records += self._per * len(messages)
+            if done:
+                return
+
+    def close(self) -> None:
+        self._messages.put(None)
+        self._thread.join(10)
+        self._connection.stop()
+        drop_session(self._host, self._port, self._client_id)
+
+
 class NaiveConsumer:
     """The naive collector: parse, one InfluxDB write per message, then the PUBACK."""
 

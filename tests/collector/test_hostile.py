@@ -203,7 +203,7 @@ def test_fuzzed_intake_dead_letters_everything_hostile_and_keeps_storing(tmp_pat
         stop = threading.Event()
         mqtt = MqttConnection(MqttSettings(url=own.mqtt_url, client_id=f"fz-{plant}"),
                               [subscription("data")], lambda m: intake.submit(m))
-        intake = Intake(store, spool, dead, ack=mqtt.ack, retry_interval=0.2)
+        intake = Intake(store, spool, dead, ack=mqtt.ack_all, retry_interval=0.2)
         thread = threading.Thread(target=intake.run, args=(stop,), daemon=True)
         thread.start()
         mqtt.start()

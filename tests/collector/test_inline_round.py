@@ -1,8 +1,9 @@
-"""The inline check of a round (Monitor.judge_round, series straight from the readings)
-tells the alert book exactly what the frame-based check did: same findings in the same order,
-same scope and latest values, same late marks. Random rounds: statuses 01/02, absent values,
-impossible values, bypass flow, jumps, stuck runs, breaches then recoveries, several plants
-(one unknown) and stations, unsorted and tied times, microseconds, non-UTC offsets."""
+"""The inline check of a round (Monitor.judge_round, series straight from the intake's blocks)
+tells the alert book exactly what the frame-based check of the same readings did: same
+findings in the same order, same scope and latest values, same late marks, however the
+records come in blocks. Random rounds: statuses 01/02, absent values, impossible values,
+bypass flow, jumps, stuck runs, breaches then recoveries, several plants (one unknown) and
+stations, unsorted and tied times, microseconds, non-UTC offsets."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.monitor import INLINE_KINDS, Monitor
-from collector.payload import Reading
+from collector.payload import Block, Reading, block_of
 from collector.schedule import hour_floor
 from collector.store import frame_of
 from rules.findings import Finding
@@ -119,6 +120,40 @@ def reference_round(
     return last_seen
 
 
+def reference_changes(readings: list[Reading]) -> set[tuple[Any, ...]]:
+    """The console's last values after one round on a fresh monitor, from the readings:
+    per configured series the last valid value and time, the last status and time (by time,
+    stable)."""
+    configured = {(p.id, station, key) for p in PLANTS
+                  for station, keys in p.stations.items() for key in keys}
+    last: dict[tuple[str, str, str], tuple[int, datetime]] = {}
+    valid: dict[tuple[str, str, str], tuple[float, datetime]] = {}
+    for r in sorted(readings, key=lambda r: r.ts):
+        for key, value in r.values.items():
+            series = (r.plant, r.station, key)
+            last[series] = (r.status.get(key, 0), r.ts)
+            if key not in r.status:
+                valid[series] = (value, r.ts)
+    return {(*series, *valid.get(series, (None, None)), *last[series])
+            for series in last if series in configured}
+
+
+def blocks_of(readings: list[Reading], size: int) -> list[Block]:
+    """The readings as the intake would hand them on: a block per message, a message being
+    consecutive records of one station (here at most `size` of them)."""
+    blocks: list[Block] = []
+    run: list[Reading] = []
+    for reading in readings:
+        if run and (len(run) == size or (run[0].plant, run[0].station) != (
+                reading.plant, reading.station)):
+            blocks.append(block_of(run))
+            run = []
+        run.append(reading)
+    if run:
+        blocks.append(block_of(run))
+    return blocks
+
+
 @st.composite
 def rounds(draw: st.DrawFn) -> list[Reading]:
     palette = draw(st.one_of(
@@ -144,18 +179,20 @@ def rounds(draw: st.DrawFn) -> list[Reading]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(readings=rounds(), which=st.integers(0, len(SETTINGS) - 1),
-       late=st.integers(0, 600))
+       late=st.integers(0, 600), size=st.sampled_from([1, 3, 100]))
 def test_a_round_tells_the_alert_book_what_the_frame_check_did(
-    readings: list[Reading], which: int, late: int
+    readings: list[Reading], which: int, late: int, size: int
 ) -> None:
     now = T0 + timedelta(minutes=late)
     new, book, alerts = monitor(SETTINGS[which], now)
     old_book, old_alerts = Book(), Alerts()
-    new.judge_round(readings)
+    new.judge_round(blocks_of(readings, size))
     last_seen = reference_round(SETTINGS[which], now, old_book, old_alerts, readings)
     assert alerts.calls == old_alerts.calls
     assert book.late == old_book.late
     assert new.last_seen() == last_seen
+    assert {(v.plant, v.station, v.parameter, v.value, v.at, v.status, v.seen)
+            for v in new.take_changes()} == reference_changes(readings)
 
 
 def test_a_breach_then_a_recovery_in_one_round() -> None:
@@ -163,7 +200,7 @@ def test_a_breach_then_a_recovery_in_one_round() -> None:
     readings = [Reading("kb", "kb", "outlet", T0 + timedelta(minutes=5 * i),
                         {"cod": v, "ph": 7.0 + i / 10}) for i, v in enumerate((50, 200, 60))]
     m, _, alerts = monitor(SETTINGS[0], T0 + timedelta(minutes=20))
-    m.judge_round(list(reversed(readings)))
+    m.judge_round([block_of(list(reversed(readings)))])
     (found, scope, *_, values, _, _), (none, after, *_, again, _, _) = alerts.calls
     assert [(f.parameter, f.kind, f.value) for f in found] == [("cod", "exceedance", 200.0)]
     assert scope == {("kb", "outlet", "cod"), ("kb", "outlet", "ph")}

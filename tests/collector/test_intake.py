@@ -35,7 +35,7 @@ class Running:
         self.mqtt = MqttConnection(
             settings, [f"quantrac/v1/{plant}/{plant}/+/data"], lambda m: self.intake.submit(m)
         )
-        self.intake = Intake(self.store, self.spool, self.dead, ack=self.mqtt.ack,
+        self.intake = Intake(self.store, self.spool, self.dead, ack=self.mqtt.ack_all,
                              retry_interval=0.2)
         self.thread = threading.Thread(target=self.intake.run, args=(self.stop,), daemon=True)
         self.thread.start()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from collector.monitor import INLINE_KINDS, JOB_BASES, QUALITY_KINDS, Latest, Monitor
-from collector.payload import Reading
+from collector.payload import Block, Reading, block_of
 from rules.findings import Finding
 from rules.permit import Plant
 from rules.results import CheckResult, CompletenessRow
@@ -53,6 +53,11 @@ class Clock:
 def build(now: datetime = T0) -> tuple[Monitor, Book, Alerts, Clock]:
     book, alerts, clock = Book(), Alerts(), Clock(now)
     return Monitor([PLANT], CheckSettings(), book, alerts, clock), book, alerts, clock
+
+
+def blocks(readings: list[Reading]) -> list[Block]:
+    """A round as the intake hands it on: here one message (block) per reading."""
+    return [block_of([r]) for r in readings]
 
 
 def reading(minutes: int, values: dict[str, float], station: str = "outlet",
@@ -114,21 +119,21 @@ def test_the_review_job_reaches_no_alert() -> None:
 def test_latest_keeps_the_newest_valid_value_of_configured_series_across_rounds() -> None:
     monitor, _, alerts, _ = build(T0 + timedelta(minutes=30))
     assert monitor.latest() == {}
-    monitor.judge_round([
+    monitor.judge_round(blocks([
         reading(10, {"cod": 40.0, "ph": 7.0, "spare": 1.0}),
         reading(5, {"cod": 41.0}),
         reading(15, {"cod": 999.0}, status={"cod": 1}),  # calibrating: not a live value
         reading(10, {"flow_in": 60.0}, station="inlet"),
         reading(10, {"cod": 42.0}, station="spare"),  # station not configured
         reading(10, {"cod": 43.0}, plant="zz"),  # plant not configured
-    ])
+    ]))
     at = T0 + timedelta(minutes=10)
     assert monitor.latest() == {("kb", "outlet", "cod"): Latest(40.0, at),
                                 ("kb", "outlet", "ph"): Latest(7.0, at),
                                 ("kb", "inlet", "flow_in"): Latest(60.0, at)}
     # The round's own scope still names every value it carried (the alert book decides).
     assert ("kb", "outlet", "spare") in alerts.calls[0]["scope"]
-    monitor.judge_round([reading(0, {"cod": 30.0}), reading(20, {"ph": 7.5})])  # backfill
+    monitor.judge_round(blocks([reading(0, {"cod": 30.0}), reading(20, {"ph": 7.5})]))
     latest = monitor.latest()
     assert latest[("kb", "outlet", "cod")] == Latest(40.0, at)  # older backfill loses
     assert latest[("kb", "outlet", "ph")] == Latest(7.5, T0 + timedelta(minutes=20))
@@ -138,31 +143,31 @@ def test_latest_keeps_the_newest_valid_value_of_configured_series_across_rounds(
 
 def test_changes_carry_the_newest_status_and_are_taken_once() -> None:
     monitor, _, _, _ = build(T0 + timedelta(minutes=30))
-    monitor.judge_round([reading(10, {"cod": 40.0, "ph": 7.0}),
-                         reading(15, {"cod": 999.0}, status={"cod": 2})])
+    monitor.judge_round(blocks([reading(10, {"cod": 40.0, "ph": 7.0}),
+                                reading(15, {"cod": 999.0}, status={"cod": 2})]))
     changes = {(v.station, v.parameter): v for v in monitor.take_changes()}
     cod = changes[("outlet", "cod")]
     assert (cod.value, cod.at, cod.status, cod.seen) == (
         40.0, T0 + timedelta(minutes=10), 2, T0 + timedelta(minutes=15))
     assert changes[("outlet", "ph")].status == 0
     assert monitor.take_changes() == []
-    monitor.judge_round([reading(5, {"ph": 6.0})])  # older than what is known: no change
+    monitor.judge_round(blocks([reading(5, {"ph": 6.0})]))  # older than what is known
     assert monitor.take_changes() == []
-    monitor.judge_round([reading(20, {"cod": 50.0})])
+    monitor.judge_round(blocks([reading(20, {"cod": 50.0})]))
     (cod,) = monitor.take_changes()
     assert (cod.value, cod.status, cod.seen) == (50.0, 0, T0 + timedelta(minutes=20))
 
 
 def test_last_seen_and_late_marks() -> None:
     monitor, book, alerts, clock = build(T0 + timedelta(minutes=30))
-    monitor.judge_round([reading(10, {"cod": 40.0}), reading(12, {"flow_in": 1.0}, "inlet"),
-                         reading(5, {"cod": 41.0}), reading(1, {"cod": 1.0}, plant="zz")])
+    monitor.judge_round(blocks([reading(10, {"cod": 40.0}), reading(12, {"flow_in": 1.0}, "inlet"),
+                                reading(5, {"cod": 41.0}), reading(1, {"cod": 1.0}, plant="zz")]))
     assert monitor.last_seen() == {("kb", "outlet"): T0 + timedelta(minutes=10),
                                    ("kb", "inlet"): T0 + timedelta(minutes=12),
                                    ("zz", "outlet"): T0 + timedelta(minutes=1)}
     assert book.late == []  # all within the current hour
     assert alerts.calls[0]["kinds"] == INLINE_KINDS
     clock.now = T0 + timedelta(hours=2)
-    monitor.judge_round([reading(20, {"cod": 40.0})])
+    monitor.judge_round(blocks([reading(20, {"cod": 40.0})]))
     assert book.late == [("kb", T0 + timedelta(minutes=20))]
     assert monitor.last_seen()[("kb", "outlet")] == T0 + timedelta(minutes=20)

@@ -57,8 +57,9 @@ class Harness:
         self.acked: list[int] = []
         self.durable: list[int] = []
         self.intake = Intake(self.store, self.spool, self.dead,  # type: ignore[arg-type]
-                             ack=lambda m: self.acked.append(m.mid),
-                             on_durable=lambda rs: self.durable.extend(r.seq for r in rs),
+                             ack=lambda ms: self.acked.extend(m.mid for m in ms),
+                             on_durable=lambda blocks: self.durable.extend(
+                                 seq for block in blocks for seq in block.seq),
                              batch_size=10, flush_interval=0.01, retry_interval=0.05)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.intake.run, args=(self.stop,), daemon=True)
