@@ -8,6 +8,17 @@ the queue. When even the spool cannot take a batch (full, disk full) the batch i
 unacknowledged and retried: the broker keeps the rest, nothing is dropped; replay goes on
 meanwhile and, once InfluxDB is back, a held batch is written past the spool. See
 docs/reliability.md.
+
+Two threads, one batch in flight: the intake thread (`run`) parses messages into batch N+1
+while a single writer thread makes batch N durable, acknowledges it and replays some of the
+spool (`_settle`, what the serial loop did between two collects). Batch N+1 is handed over
+only once N is settled, so acknowledgements stay in batch order, the intake uses the store
+(one requests Session), the spool and the dead letters from the writer thread alone, and at
+most two batches are in memory (the one being written or held, the one parsed ahead). A held
+batch is retried before the one parsed after it; nothing more is read from the queue meanwhile
+(the broker keeps the rest). The intake thread used to wait a third of its time for influxd's
+answer, now 8 %: 100-record arrays went from a median 96k to 119k records/s in bench_peer
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from collector.deadletter import DeadLetterStore
@@ -105,31 +117,66 @@ class Intake:
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop` is set and the in-memory queue is drained.
 
-        A batch that cannot be made durable is held unacknowledged and retried; replay goes on
-        meanwhile, so a full spool drains as soon as InfluxDB is back. No error ends the loop.
+        Parses the next batch while the writer thread settles the previous one (module
+        docstring). A batch that cannot be made durable is held unacknowledged and retried;
+        replay goes on meanwhile, so a full spool drains as soon as InfluxDB is back. No error
+        ends the loop. Returns with nothing in flight: every batch taken from the queue is
+        then durable and acknowledged, or held unacknowledged (redelivered after a restart).
         """
         raise_gc_thresholds(GC_THRESHOLDS)
-        held: _Batch | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-write") as writer:
+            self._pipeline(stop, writer)
+
+    def _pipeline(self, stop: threading.Event, writer: ThreadPoolExecutor) -> None:
+        # The batch handed to the writer (in flight, or held after it) and its answer.
+        writing: tuple[_Batch, Future[tuple[bool, bool]]] | None = None
+        ready: _Batch | None = None  # parsed ahead, waiting for `writing` to be settled
         while True:
             try:
-                if held is None:
-                    held = self._collect(stop)
-                if self._make_durable(held):
-                    done, held = held, None
-                    self._finish(done)
-                self._replay_some()
+                if ready is None:
+                    ready = self._collect()  # while the writer works on `writing`
+                if writing is not None:
+                    held, outcome = writing
+                    settled, failed = outcome.result()
+                    if (failed or not settled) and stop.wait(self.retry_interval):
+                        return  # `held` (if not settled) and `ready` stay unacknowledged
+                    if not settled:
+                        # Retried before anything parsed after it, so acks stay in order.
+                        writing = held, writer.submit(self._settle, held)
+                        continue
+                    writing = None
+                if not ready.messages:
+                    if stop.is_set() and self._queue.empty():
+                        return
+                    self._idle.set()  # nothing queued, nothing in flight
+                # Even an empty batch goes to the writer: its turn replays the spool when idle.
+                writing, ready = (ready, writer.submit(self._settle, ready)), None
             except Exception:
-                # A bug or an unexpected library error must not silently stop the intake: the
-                # held batch stays unacknowledged and is retried.
+                # A bug in parsing must not silently stop the intake (the writer's own errors
+                # are caught in `_settle`).
                 self.stats.loop_errors += 1
                 log.exception("intake error; retrying in %.1fs", self.retry_interval)
-                if held is None and stop.wait(self.retry_interval):
+                if stop.wait(self.retry_interval) and writing is None:
                     return
-            if held is not None:
-                if stop.wait(self.retry_interval):
-                    return  # unacknowledged: the broker redelivers after restart
-            elif stop.is_set() and self._queue.empty():
-                return
+
+    def _settle(self, batch: _Batch) -> tuple[bool, bool]:
+        """The writer thread's turn for one batch: make it durable, acknowledge it, replay
+        some of the spool. Returns (settled, failed): settled once the batch needs nothing
+        more (else it is held, unacknowledged, for a retry); failed after an unexpected error
+        (the intake pauses for `retry_interval`)."""
+        settled = False
+        try:
+            if self._make_durable(batch):
+                settled = True
+                self._finish(batch)
+            self._replay_some()
+        except Exception:
+            # A bug or an unexpected library error must not silently stop the intake: a batch
+            # not yet durable stays unacknowledged and is retried.
+            self.stats.loop_errors += 1
+            log.exception("intake error; retrying in %.1fs", self.retry_interval)
+            return settled, True
+        return settled, False
 
     def wait_idle(self, timeout: float) -> bool:
         """Block until nothing is queued (tests and the demo)."""
@@ -140,12 +187,13 @@ class Intake:
             time.sleep(0.02)
         return False
 
-    def _collect(self, stop: threading.Event) -> _Batch:
+    def _collect(self) -> _Batch:
+        """The next batch: messages until `batch_size` lines or `flush_interval` after the
+        first; empty after 0.2 s without any."""
         batch = _Batch()
         try:
             first = self._queue.get(timeout=0.2)
         except queue.Empty:
-            self._idle.set()
             return batch
         self._idle.clear()
         deadline = time.monotonic() + self.flush_interval

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 import stat
 import threading
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from collector.mqtt import Message
 from collector.payload import encode_message, encode_record
 from collector.spool import Spool, SpoolFull
 from collector.statedb import prepare_state_dir
+from collector.store import MemoryStore
 from tests.conftest import wait_for
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -253,3 +256,109 @@ def test_intake_survives_an_unexpected_error(harness, monkeypatch):
     assert wait_for(lambda: harness.acked == [1], timeout=5)
     assert harness.intake.stats.loop_errors == 1
     assert harness.thread.is_alive()
+
+
+# -- intake pipeline: the next batch is parsed while the previous one is written -----------
+class GatedStore(MemoryStore):
+    """A MemoryStore whose writes wait for `gate`: a slow InfluxDB the test controls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.in_flight = 0  # writes entered and not yet returned
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        self.in_flight += 1
+        try:
+            self.gate.wait(10)
+            super().write_lines(lines)
+        finally:
+            self.in_flight -= 1
+
+
+def _array(i: int, n: int = 10) -> Message:
+    """Message `i` (mid i + 1): n records, one batch of its own at batch_size=n."""
+    records = [encode_record(T0 + timedelta(hours=i, minutes=5 * k), {"cod": 50.0 + k}, seq=k)
+               for k in range(n)]
+    return Message(TOPIC, encode_message(records), i + 1, 1, 1)
+
+
+class Pipeline:
+    """An intake on a store the test controls; every ack logs the points durable by then."""
+
+    def __init__(self, state: Path, store: MemoryStore, max_bytes: int = 10_000_000) -> None:
+        self.store = store
+        self.spool = Spool(state, max_bytes)
+        self.dead = DeadLetterStore(state)
+        self.acks: list[tuple[list[int], int]] = []  # (mids, points in the store then)
+        self.intake = Intake(store, self.spool, self.dead, ack=self._ack, batch_size=10,
+                             flush_interval=0.01, retry_interval=0.05)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.intake.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def _ack(self, messages: Sequence[Message]) -> None:
+        self.acks.append(([m.mid for m in messages], len(self.store.lines)))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.spool.close()
+        self.dead.close()
+
+
+def test_next_batch_is_parsed_while_a_write_is_in_flight_and_acks_wait_for_it(tmp_path):
+    store = GatedStore()
+    p = Pipeline(tmp_path, store)
+    try:
+        p.intake.submit(_array(0))
+        assert wait_for(lambda: store.in_flight == 1, timeout=5)
+        p.intake.submit(_array(1))
+        p.intake.submit(_array(2))
+        # Batch 2 is parsed while batch 1's write waits; batch 3 stays queued (one ahead).
+        assert wait_for(lambda: p.intake.stats.records_received == 20, timeout=5)
+        time.sleep(0.2)
+        assert (p.intake.stats.messages, store.in_flight, p.acks) == (2, 1, [])
+        assert not p.intake.wait_idle(0.1)
+        store.gate.set()
+        assert wait_for(lambda: len(p.acks) == 3, timeout=5)
+        # In batch order, each only once its points (and all before) were in the store.
+        assert p.acks == [([1], 10), ([2], 20), ([3], 30)]
+        assert p.intake.wait_idle(5)
+        assert p.intake.stats.records_stored == 30
+    finally:
+        p.close()
+    assert not p.thread.is_alive()
+
+
+def test_held_batch_stays_ahead_of_the_one_parsed_after_it(tmp_path):
+    store = MemoryStore()
+    store.up = False
+    p = Pipeline(tmp_path, store, max_bytes=100)  # InfluxDB down, spool full: hold
+    try:
+        p.intake.submit(_array(0))
+        p.intake.submit(_array(1))
+        assert wait_for(lambda: "spool full" in p.intake.stats.spool_alarm, timeout=5)
+        assert wait_for(lambda: p.intake.stats.records_received == 20, timeout=5)
+        time.sleep(0.2)  # several retries of the held batch
+        assert p.acks == []
+        store.up = True  # written past the full spool: the held batch first
+        assert wait_for(lambda: len(p.acks) == 2, timeout=5)
+        assert p.acks == [([1], 10), ([2], 20)]
+    finally:
+        p.close()
+
+
+def test_stop_while_a_batch_is_held_returns_with_nothing_acknowledged(tmp_path):
+    store = MemoryStore()
+    store.up = False
+    p = Pipeline(tmp_path, store, max_bytes=100)
+    p.intake.submit(_array(0))
+    p.intake.submit(_array(1))
+    assert wait_for(lambda: p.intake.stats.records_received == 20, timeout=5)
+    p.stop.set()
+    p.thread.join(5)
+    assert not p.thread.is_alive()
+    assert p.acks == [] and store.lines == []
+    p.spool.close()
+    p.dead.close()
