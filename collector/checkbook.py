@@ -305,7 +305,10 @@ class CheckBook:
                 for v in values]
         if not rows:
             return
-        with self._latest_lock:
+        # One transaction, one synced commit: autocommit made each row its own (600 rows:
+        # 127 ms wall, 61 ms CPU on the tick thread; in one transaction a few ms).
+        with self._latest_lock, self._latest_conn:
+            self._latest_conn.execute("BEGIN IMMEDIATE")
             self._latest_conn.executemany(
                 "INSERT INTO latest VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(plant, station, parameter) DO UPDATE SET "

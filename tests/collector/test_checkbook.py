@@ -126,3 +126,20 @@ def test_last_values_cache_keeps_the_newest(tmp_path) -> None:
     (row,) = CheckBook(tmp_path).latest_values()  # another process sees it
     assert (row.value, row.status) == (40.0, 2)
     assert book.latest_values(["other"]) == []
+
+
+def test_last_values_are_kept_all_or_nothing(tmp_path) -> None:
+    """One transaction per call (one synced commit, not one per row): a row that cannot be
+    stored leaves the rows before it unwritten, and the book goes on working."""
+    book = CheckBook(tmp_path)
+    t0 = datetime(2026, 10, 5, 3, 0, tzinfo=UTC)
+    book.keep_latest([LatestValue("kb", "outlet", "cod", 40.0, t0, 0, t0)])
+    later = t0 + timedelta(minutes=5)
+    bad = LatestValue("kb", "outlet", "tss", object(), later, 0, later)  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - sqlite3's own error for an unbindable value
+        book.keep_latest([LatestValue("kb", "outlet", "cod", 50.0, later, 0, later), bad])
+    (row,) = CheckBook(tmp_path).latest_values()
+    assert (row.parameter, row.value) == ("cod", 40.0)
+    book.keep_latest([LatestValue("kb", "outlet", "cod", 50.0, later, 0, later)])
+    (row,) = book.latest_values()
+    assert row.value == 50.0
