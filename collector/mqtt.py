@@ -11,6 +11,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -243,7 +244,12 @@ class MqttConnection:
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             raise CollectorError(f"MQTT publish to {topic} failed: {mqtt.error_string(info.rc)}")
 
-    def stop(self) -> None:
+    def stop(self, flush_timeout: float = 2.0) -> None:
+        """Disconnect once what is queued (a last batch's PUBACKs) is written: disconnecting at
+        once lost them under load (the broker then redelivers what was durable already)."""
+        deadline = time.monotonic() + flush_timeout
+        while self._client.want_write() and time.monotonic() < deadline:
+            time.sleep(0.005)
         self._client.disconnect()
         self._client.loop_stop()
 
