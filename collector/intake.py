@@ -330,7 +330,7 @@ class Intake:
         while time.monotonic() < deadline:
             if self.spool.batches == 0 or not self.store_up:
                 return
-            head = self.spool.peek()
+            head = self.spool.peek(self.batch_size)
             if head is None:
                 return
             try:

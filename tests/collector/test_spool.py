@@ -97,6 +97,24 @@ def test_spool_is_fifo_and_survives_reopen(tmp_path):
     assert (spool.batches, spool.depth) == (1, 1)
 
 
+def test_spool_replays_small_batches_together_in_order(tmp_path):
+    """peek(n): the oldest batches as one, as many as fit in n points (at least one);
+    remove(id) drops them all, and the counts follow."""
+    spool = Spool(tmp_path, 1_000_000)
+    spool.push(["a 1", "b 2"])
+    spool.push(["c 3"])
+    spool.push(["d 4", "e 5", "f 6"])
+    head = spool.peek(4)
+    assert head is not None and head.lines == ["a 1", "b 2", "c 3"]
+    spool.remove(head.id)
+    assert (spool.batches, spool.depth) == (1, 3)
+    head = spool.peek(1)  # larger than asked: still the whole oldest batch
+    assert head is not None and head.lines == ["d 4", "e 5", "f 6"]
+    spool.remove(head.id)
+    assert (spool.batches, spool.depth, spool.peek(10)) == (0, 0, None)
+    assert spool.fill == 0
+
+
 def test_spool_refuses_past_its_limit_and_keeps_counts(tmp_path):
     spool = Spool(tmp_path, 100)
     spool.push(["x" * 60])
