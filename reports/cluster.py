@@ -101,11 +101,8 @@ class ClusterReport(Told):
         return text[:1].upper() + text[1:]  # a table cell starts a sentence
 
     def finding_value(self, finding: Finding, value: float | None) -> str:
-        """A finding's value or limit as the report prints it: a ratio (collection,
-        treatment) as a percentage, a measurement as a number."""
-        if finding.parameter.endswith("_ratio"):
-            return self.words.format_percent(value)
-        return self.words.format_decimal(value, 2)
+        """A finding's value or limit as the report prints it (`Vocabulary.format_figure`)."""
+        return self.words.format_figure(finding.kind, value)
 
     def plant_name(self, plant_id: str) -> str:
         """The name of one of the cluster's plants (its id when unknown)."""

@@ -188,7 +188,8 @@ def _story(report: Report, charts: Sequence[Chart], styles: Styles) -> list[Flow
             [[words.station(e.finding.station), words.parameter(e.finding.parameter),
               words.kind(e.finding.kind), words.basis(e.finding.basis),
               dt(e.finding.start), dt(e.finding.end),
-              num(e.duration_minutes, 0), num(e.finding.value), dec(e.finding.limit),
+              num(e.duration_minutes, 0), words.format_figure(e.finding.kind, e.finding.value),
+              words.format_figure(e.finding.kind, e.finding.limit, limit=True),
               num(e.finding.ratio), words.severity(e.finding.severity)]
              for e in report.episodes],
             styles))

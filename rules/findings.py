@@ -18,6 +18,9 @@ KINDS = (
     "treatment_shortfall",
     "collection_shortfall",
 )
+# Kinds whose value and limit are 0..1 fractions (completeness, compliant-treatment and
+# collection ratios), not measurements: a person reads them as percentages.
+FRACTION_KINDS = frozenset({"insufficient_data", "treatment_shortfall", "collection_shortfall"})
 BASES = ("instantaneous", "hourly_mean", "daily_mean", "monthly_mean", "day", "month")
 SEVERITIES = ("info", "warning", "minor", "major", "critical")
 

@@ -51,7 +51,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.errors import RulesError
-from rules.findings import BASES, KINDS, SEVERITIES, CollectionNote
+from rules.findings import BASES, FRACTION_KINDS, KINDS, SEVERITIES, CollectionNote
 from rules.regulation import load_regulation
 
 Lang = Literal["vi", "en"]
@@ -379,6 +379,14 @@ class Vocabulary:
         if fraction is None or math.isnan(fraction):
             return ""
         return f"{self.format_number(fraction * 100.0, digits)} %"
+
+    def format_figure(self, kind: str, value: float | None, limit: bool = False) -> str:
+        """A finding's value, or its limit, as a person reads it: a fraction kind's
+        (completeness, treatment, collection) as a percentage ("0 %" of "75 %", not "0,00"
+        of "0,75"), a measured value to 2 decimals, a limit as the permit writes it."""
+        if kind in FRACTION_KINDS:
+            return self.format_percent(value)
+        return self.format_decimal(value) if limit else self.format_decimal(value, 2)
 
     def format_limit(self, low: float | None, high: float | None, unit: str = "") -> str:
         """A limit as a permit writes it: "≤ 135 mg/L", "5,5–9" (range), "≥ 6"; "" for none."""

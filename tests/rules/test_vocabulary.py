@@ -152,3 +152,16 @@ def test_limit_notes_in_both_languages() -> None:
         "QCVN 40:2025/BTNMT uses no Kq/Kf: kq 0.9 ignored")
     with pytest.raises(RulesError, match="no words for limit note"):
         VI.limit_note("nonsense")
+
+
+def test_a_finding_figure_reads_as_a_person_reads_it() -> None:
+    """Fractions (completeness, treatment, collection) as percentages, measurements to two
+    decimals, limits as the permit writes them."""
+    vi, en = Vocabulary.for_lang("vi"), Vocabulary.for_lang("en")
+    assert (vi.format_figure("insufficient_data", 0.0),
+            vi.format_figure("insufficient_data", 0.75, limit=True)) == ("0,0 %", "75,0 %")
+    assert en.format_figure("treatment_shortfall", 0.952) == "95.2 %"
+    assert vi.format_figure("collection_shortfall", 0.847) == "84,7 %"
+    assert vi.format_figure("exceedance", 272.891) == "272,89"
+    assert vi.format_figure("exceedance", 135.0, limit=True) == "135"
+    assert vi.format_figure("exceedance", None) == ""
