@@ -20,7 +20,7 @@ from console.context import Pages
 from console.errors import BadRequest, check_parameters
 from console.live import LiveStation, live_values, newest_time
 from console.sources import Document
-from console.status import months_back, summarise
+from console.status import month_of, months_back, summarise
 from rules.findings import Finding
 from rules.limits import plant_limits
 from rules.permit import Plant
@@ -124,8 +124,7 @@ class PlantPage(Pages):
         charts = [Chart(station, key, f"/api/v1/plants/{plant.id}/series?" + urlencode({
             "station": station, "parameter": key, "from": start.isoformat(),
             "to": end.isoformat()})) for station, keys in plant.stations.items() for key in keys]
-        local = now.astimezone(plant.zone)
-        this_month = f"{local.year:04d}-{local.month:02d}"
+        this_month = month_of(now.astimezone(plant.zone))
         monitored = dict.fromkeys(key for keys in plant.stations.values() for key in keys)
         return ctx.view.page(request, "plant.html.j2", {
             "plant": plant, "limits": limits,
