@@ -83,7 +83,7 @@ class ClusterPage(Pages):
         scope = self.ctx.scope(request)
         layout = scope.cluster(request.path_params["cluster_id"])
         check_parameters(request.query_params, {"lang"})
-        now = self.ctx.now()
+        now = self.ctx.clock()
         data = await run_in_threadpool(self._gather, scope, layout, now)
         return self.ctx.view.page(request, "cluster.html.j2", {
             "layout": layout, "now": now, "days": LEDGER_DAYS, **data})

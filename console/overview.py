@@ -127,7 +127,7 @@ class OverviewPage(Pages):
         choice = read_choice(request)
         plants = scope.plants()
         clusters = ctx.directory.clusters(plants)
-        now = ctx.now()
+        now = ctx.clock()
         summaries = await run_in_threadpool(summarise, plants, ctx.results, ctx.alerts,
                                             ctx.checks, now)
         kept = [s for s in summaries if choice.keeps(s)]

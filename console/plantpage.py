@@ -116,7 +116,7 @@ class PlantPage(Pages):
         if span not in RANGES:
             raise BadRequest(f"range: choose one of {', '.join(RANGES)}", "bad_range_choice",
                              choices=", ".join(RANGES))
-        now = ctx.now()
+        now = ctx.clock()
         data = await run_in_threadpool(self._gather, plant, now)
         limits = plant_limits(plant, now.astimezone(plant.zone).date())
         end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
@@ -164,7 +164,7 @@ class PlantPage(Pages):
         """The live values fragment (the page swaps it in every 2 s)."""
         scope = self.ctx.scope(request)
         plant = scope.plant(request.path_params["plant_id"])
-        now = self.ctx.now()
+        now = self.ctx.clock()
         live = await run_in_threadpool(self._live, plant, now)
         return self.ctx.view.page(request, "_live.html.j2", {
             "plant": plant, "live": live, "live_at": newest_time(live), "now": now})
@@ -177,7 +177,7 @@ class PlantPage(Pages):
         if fmt not in REPORT_FORMATS:
             raise BadRequest(f"format: choose one of {', '.join(REPORT_FORMATS)}",
                              "bad_format", choices=", ".join(REPORT_FORMATS))
-        start, end = month_range(plant, params.get("month", ""), self.ctx.now())
+        start, end = month_range(plant, params.get("month", ""), self.ctx.clock())
         lang = self.ctx.view.words(request).lang
         documents = self.ctx.sources.documents
         document = await run_in_threadpool(documents.report, plant, start, end, fmt, lang)
@@ -186,6 +186,6 @@ class PlantPage(Pages):
     async def circular10(self, request: Request) -> Response:
         scope = self.ctx.scope(request)
         plant = scope.plant(request.path_params["plant_id"])
-        start, end = month_range(plant, request.query_params.get("month", ""), self.ctx.now())
+        start, end = month_range(plant, request.query_params.get("month", ""), self.ctx.clock())
         document = await run_in_threadpool(self.ctx.sources.documents.circular10, plant, start, end)
         return download(document)
