@@ -54,7 +54,7 @@ class Api(Pages):
         ctx = self.ctx
         plants = ctx.scope(request).plants()
         summaries = await run_in_threadpool(summarise, plants, ctx.results, ctx.alerts,
-                                            ctx.checks, ctx.now())
+                                            ctx.checks, ctx.clock())
         return JSONResponse({"plants": [plant_json(s.plant, s.status) for s in summaries]})
 
     async def latest(self, request: Request) -> Response:
@@ -62,7 +62,7 @@ class Api(Pages):
         ctx = self.ctx
         plant = ctx.scope(request).plant(request.path_params["plant_id"])
         check_parameters(request.query_params, {"lang"})
-        now = ctx.now()
+        now = ctx.clock()
         latest = await run_in_threadpool(ctx.results.latest_values, [plant.id])
         stations = live_values(plant, latest, plant_limits(plant, now.astimezone(
             plant.zone).date()), ctx.checks)
@@ -74,7 +74,7 @@ class Api(Pages):
         two days (from the store), hourly results beyond (from the check book)."""
         ctx = self.ctx
         plant = ctx.scope(request).plant(request.path_params["plant_id"])
-        now = ctx.now()
+        now = ctx.clock()
         query = series_query(plant, request.query_params, now, ctx.checks.compliance_stations)
         if query.resolution == "reading":
             frame = await run_in_threadpool(

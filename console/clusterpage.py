@@ -17,7 +17,7 @@ from console.context import Pages
 from console.errors import check_parameters
 from console.scope import Scope
 from console.sources import ClusterResults
-from console.status import PlantSummary, summarise
+from console.status import PlantSummary, month_of, months_back, summarise
 from rules.cluster import ClusterLayout
 from rules.collection import finding_plant
 from rules.findings import Finding
@@ -43,9 +43,9 @@ def this_month(source: ClusterResults | None, layout: ClusterLayout, now: dateti
     if source is None or not layout.declared:
         return None
     today = now.astimezone(layout.zone).date()
-    label = today.strftime("%Y-%m")
+    month = month_of(today)
     rows = source.cluster_rows(layout.id, today.replace(day=1).isoformat(), today.isoformat())
-    return next((r for r in rows if r.date == label), None)
+    return next((r for r in rows if r.date == month), None)
 
 
 class ClusterPage(Pages):
@@ -60,10 +60,9 @@ class ClusterPage(Pages):
         today = now.astimezone(layout.zone).date()
         first = today - timedelta(days=LEDGER_DAYS)
         rows = source.cluster_rows(layout.id, first.isoformat(), today.isoformat())
-        this_month = today.strftime("%Y-%m")
-        last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        month = month_of(today)
         months = {r.date: r for r in rows if len(r.date) == 7}
-        return Ledger(months.get(this_month), months.get(last_month),
+        return Ledger(months.get(month), months.get(months_back(month, 1)),
                       sorted((r for r in rows if len(r.date) == 10), key=lambda r: r.date,
                              reverse=True), source.whole_months(layout.id))
 
@@ -84,7 +83,7 @@ class ClusterPage(Pages):
         scope = self.ctx.scope(request)
         layout = scope.cluster(request.path_params["cluster_id"])
         check_parameters(request.query_params, {"lang"})
-        now = self.ctx.now()
+        now = self.ctx.clock()
         data = await run_in_threadpool(self._gather, scope, layout, now)
         return self.ctx.view.page(request, "cluster.html.j2", {
             "layout": layout, "now": now, "days": LEDGER_DAYS, **data})

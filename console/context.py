@@ -37,7 +37,7 @@ class Context:
     audit: AuditLog
     view: View
     cookies: Cookies
-    clock: Callable[[], datetime]
+    clock: Callable[[], datetime]  # now (the demo's is simulated)
 
     @property
     def alerts(self) -> AlertSource:
@@ -46,9 +46,6 @@ class Context:
     @property
     def results(self) -> CheckResults:
         return self.sources.results
-
-    def now(self) -> datetime:
-        return self.clock()
 
     @property
     def zone(self) -> ZoneInfo:

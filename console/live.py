@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rules.frame import STATUS_CODES
 from rules.limits import EffectiveLimits, Limit
 from rules.permit import Plant
 from rules.settings import CheckSettings
 from rules.summary import LatestValue
-
-STATUS_CODES = ("00", "01", "02")
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,23 +126,21 @@ class OverviewPage(Pages):
         scope = ctx.scope(request)
         choice = read_choice(request)
         plants = scope.plants()
+        clusters = ctx.directory.clusters(plants)
+        now = ctx.clock()
         summaries = await run_in_threadpool(summarise, plants, ctx.results, ctx.alerts,
-                                            ctx.checks, ctx.now())
+                                            ctx.checks, now)
         kept = [s for s in summaries if choice.keeps(s)]
         order = SORTS[choice.sort]
         kept.sort(key=lambda s: order(s, choice.descending), reverse=choice.descending)
         rows: dict[str, list[PlantSummary]] = {}
         for summary in kept:
             rows.setdefault(summary.plant.cluster, []).append(summary)
-        now = ctx.now()
-        groups = []
-        for cluster in ctx.directory.clusters(plants):
-            mine = rows.get(cluster.id, [])
-            if mine:
-                month = await run_in_threadpool(this_month, ctx.sources.clusters,
-                                                cluster.layout, now)
-                groups.append(ClusterGroup(cluster, mine, month,
-                                           scope.sees_cluster(cluster.layout)))
+        shown = [c for c in clusters if c.id in rows]
+        months = await run_in_threadpool(
+            lambda: [this_month(ctx.sources.clusters, c.layout, now) for c in shown])
+        groups = [ClusterGroup(c, rows[c.id], month, scope.sees_cluster(c.layout))
+                  for c, month in zip(shown, months, strict=True)]
         chronic = sorted((s for s in summaries if s.chronic), key=lambda s: rank_key(s.standing))
         words = ctx.view.words(request)
         return ctx.view.page(request, "overview.html.j2", {
@@ -150,7 +148,7 @@ class OverviewPage(Pages):
             "sorts": list(SORTS),
             "statuses_all": [(k, words.plant_status(k)) for k in STATUSES],
             "severities": [(k, words.severity(k)) for k in SEVERITIES],
-            "clusters": ctx.directory.clusters(plants), "chronic": chronic,
+            "clusters": clusters, "chronic": chronic,
             "rule": ctx.checks.chronic, "total": len(summaries), "shown": len(kept),
             "now": now,
         })

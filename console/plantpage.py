@@ -20,7 +20,7 @@ from console.context import Pages
 from console.errors import BadRequest, check_parameters
 from console.live import LiveStation, live_values, newest_time
 from console.sources import Document
-from console.status import months_back, summarise
+from console.status import month_of, months_back, summarise
 from rules.findings import Finding
 from rules.limits import plant_limits
 from rules.permit import Plant
@@ -116,7 +116,7 @@ class PlantPage(Pages):
         if span not in RANGES:
             raise BadRequest(f"range: choose one of {', '.join(RANGES)}", "bad_range_choice",
                              choices=", ".join(RANGES))
-        now = ctx.now()
+        now = ctx.clock()
         data = await run_in_threadpool(self._gather, plant, now)
         limits = plant_limits(plant, now.astimezone(plant.zone).date())
         end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
@@ -124,8 +124,7 @@ class PlantPage(Pages):
         charts = [Chart(station, key, f"/api/v1/plants/{plant.id}/series?" + urlencode({
             "station": station, "parameter": key, "from": start.isoformat(),
             "to": end.isoformat()})) for station, keys in plant.stations.items() for key in keys]
-        local = now.astimezone(plant.zone)
-        this_month = f"{local.year:04d}-{local.month:02d}"
+        this_month = month_of(now.astimezone(plant.zone))
         monitored = dict.fromkeys(key for keys in plant.stations.values() for key in keys)
         return ctx.view.page(request, "plant.html.j2", {
             "plant": plant, "limits": limits,
@@ -165,7 +164,7 @@ class PlantPage(Pages):
         """The live values fragment (the page swaps it in every 2 s)."""
         scope = self.ctx.scope(request)
         plant = scope.plant(request.path_params["plant_id"])
-        now = self.ctx.now()
+        now = self.ctx.clock()
         live = await run_in_threadpool(self._live, plant, now)
         return self.ctx.view.page(request, "_live.html.j2", {
             "plant": plant, "live": live, "live_at": newest_time(live), "now": now})
@@ -178,7 +177,7 @@ class PlantPage(Pages):
         if fmt not in REPORT_FORMATS:
             raise BadRequest(f"format: choose one of {', '.join(REPORT_FORMATS)}",
                              "bad_format", choices=", ".join(REPORT_FORMATS))
-        start, end = month_range(plant, params.get("month", ""), self.ctx.now())
+        start, end = month_range(plant, params.get("month", ""), self.ctx.clock())
         lang = self.ctx.view.words(request).lang
         documents = self.ctx.sources.documents
         document = await run_in_threadpool(documents.report, plant, start, end, fmt, lang)
@@ -187,6 +186,6 @@ class PlantPage(Pages):
     async def circular10(self, request: Request) -> Response:
         scope = self.ctx.scope(request)
         plant = scope.plant(request.path_params["plant_id"])
-        start, end = month_range(plant, request.query_params.get("month", ""), self.ctx.now())
+        start, end = month_range(plant, request.query_params.get("month", ""), self.ctx.clock())
         document = await run_in_threadpool(self.ctx.sources.documents.circular10, plant, start, end)
         return download(document)

@@ -183,7 +183,7 @@ class PublicPages(Pages):
         """The page's data: the 30-day summary from aggregates (newest and highest hour per
         series, day tallies), the hour rows of the last `SHOWN_DAYS` days (or of `day`)."""
         results, compliance = self.ctx.results, self.ctx.checks.compliance_stations
-        end = self.ctx.now()
+        end = self.ctx.clock()
         start = end - timedelta(days=DAYS)
         limits = plant_limits(plant, end.astimezone(plant.zone).date())
         columns = columns_of(plant, limits, compliance)
@@ -240,7 +240,7 @@ class PublicPages(Pages):
         if not text.isdigit() or not 1 <= int(text) <= DAYS:
             raise BadRequest(f"days: a whole number from 1 to {DAYS}, got {text!r}", "bad_days",
                              days=text)
-        end = self.ctx.now()
+        end = self.ctx.clock()
         start = end - timedelta(days=int(text))
         compliance = self.ctx.checks.compliance_stations
         hours = await run_in_threadpool(self.ctx.results.hour_results, plant.id, start, end,
@@ -250,7 +250,7 @@ class PublicPages(Pages):
                                            hours, start, end))
 
     def _board(self, plant: Plant) -> tuple[list[LiveStation], dict[tuple[str, str], Any]]:
-        now = self.ctx.now()
+        now = self.ctx.clock()
         limits = plant_limits(plant, now.astimezone(plant.zone).date())
         live = live_values(plant, self.ctx.results.latest_values([plant.id]), limits,
                            self.ctx.checks, compliance_only=True)
@@ -271,7 +271,7 @@ class PublicPages(Pages):
         live, last = await run_in_threadpool(self._board, plant)
         return self.ctx.view.page(request, template, {
             "plant": plant, "live": live, "last_hour": last, "live_at": newest_time(live),
-            "now": self.ctx.now(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
+            "now": self.ctx.clock(), "refresh": BOARD_REFRESH_S, "one_hour": timedelta(hours=1)})
 
 
 def _day_asked(text: str | None) -> date | None:

@@ -49,9 +49,6 @@ class Directory:
             raise NotFound(f"no cluster {cluster_id!r}", "cluster_unknown",
                            cluster=cluster_id) from None
 
-    def cluster_ids(self) -> list[str]:
-        return [layout.id for layout in self.layouts]
-
     def clusters(self, plants: Sequence[Plant]) -> list[Cluster]:
         """`plants` grouped by cluster in config order, each central plant first."""
         groups: dict[str, list[Plant]] = {}

@@ -15,8 +15,7 @@ import pandas as pd
 from starlette.datastructures import QueryParams
 
 from console.errors import BadRequest, check_parameters
-from console.live import STATUS_CODES
-from rules.frame import status_column
+from rules.frame import STATUS_CODES, status_column
 from rules.permit import Plant
 from rules.summary import HourResult
 
@@ -89,7 +88,7 @@ def reading_points(frame: pd.DataFrame, station: str, key: str) -> list[dict[str
     codes = (rows[column].to_numpy(dtype=np.int64) if column in rows.columns
              else np.zeros(len(rows), dtype=np.int64))
     return [{"time": t.isoformat(), "value": float(v), "status": STATUS_CODES[int(c)]
-             if 0 <= c < 3 else str(c)}
+             if 0 <= c < len(STATUS_CODES) else str(c)}
             for t, v, c in zip(times, values, codes, strict=True)]
 
 

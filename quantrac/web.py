@@ -52,7 +52,7 @@ def build_console(
 ) -> tuple[Starlette, ConsoleBackend]:
     """The console app over this config's plants, clusters and state directory, and the
     objects behind it (the caller closes them); `clock`: the demo's simulated time."""
-    from console.app import create_app
+    from console.app import create_app, utc_now
     from console.sources import Sources
     from quantrac.downloads import ReportDownloads
 
@@ -60,7 +60,7 @@ def build_console(
     sources = Sources(alerts=backend.alerts, results=backend.book, readings=backend.store,
                       documents=ReportDownloads(config), clusters=backend.book)
     app = create_app(config.web, config.plants, sources, config.state.dir,
-                     clock=clock or (lambda: datetime.now(UTC)), checks=config.checks,
+                     clock=clock or utc_now, checks=config.checks,
                      layouts=config.layouts())
     return app, backend
 

@@ -18,10 +18,8 @@ import pandas as pd
 from reports.errors import ReportsError
 from reports.filenames import check_name, safe_part
 from reports.settings import Circular10Layout
-from rules.frame import status_column
+from rules.frame import STATUS_CODES, status_column
 from rules.permit import Plant
-
-STATUS_CODES = ("00", "01", "02")
 
 Progress = Callable[[int, int], None]
 

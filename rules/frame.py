@@ -23,6 +23,8 @@ STATION = "station"
 ID_COLUMNS = (TIME, PLANT, STATION)
 SORT_ORDER = (TIME, PLANT, STATION)
 STATUS_SUFFIX = "_status"
+# A status column's numbers as Circular 10 writes them (index = number).
+STATUS_CODES = ("00", "01", "02")
 
 # A column as a source holds it: a numpy array, a pandas Series or a plain sequence.
 Column = np.ndarray | pd.Series | Sequence[Any]
