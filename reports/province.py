@@ -100,10 +100,6 @@ class ClusterStanding:
     def target_met(self) -> bool | None:
         return self.month.target_met if self.month is not None and self.whole else None
 
-    @property
-    def short_days(self) -> int:
-        return sum(1 for f in self.collection_findings if f.basis == "day")
-
 
 @dataclass(frozen=True, slots=True)
 class ProvinceTotals:
@@ -137,8 +133,6 @@ class ProvinceReport(Told):
     totals: ProvinceTotals
     reporting_from: datetime
     reporting_to: datetime
-    reporting_min_fraction: float
-    tolerance: float
     notes: tuple[str, ...]
     provenance: Provenance
 
@@ -198,7 +192,6 @@ def build_province_report(
         period=period_label(start, end, zone), clusters=tuple(clusters),
         totals=_totals(clusters), reporting_from=reporting_window[0].astimezone(zone),
         reporting_to=reporting_window[1].astimezone(zone),
-        reporting_min_fraction=reporting_min_fraction, tolerance=tolerance,
         notes=_notes(labels, words, clusters, reporting_window, reporting_min_fraction,
                      tolerance),
         provenance=Provenance.of(data_csv, len(rows), generated_at, zone, version),
