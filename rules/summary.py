@@ -161,11 +161,10 @@ def hourly_results(
             ratio = np.full(n, np.nan)
             if station in settings.compliance_stations and key in limited:
                 judged_series.append(series)  # the treatment ledger's compliance
-            if (station in settings.compliance_stations and key in limited
-                    and "hourly_mean" in settings.bases_for(key)):
-                limit_min, limit_max = schedule_bounds(schedule, key, pieces.starts)
-                judged = whole & means.counts
-                ratio = _ratios(means.means, limit_min, limit_max)
+                if "hourly_mean" in settings.bases_for(key):
+                    limit_min, limit_max = schedule_bounds(schedule, key, pieces.starts)
+                    judged = whole & means.counts
+                    ratio = _ratios(means.means, limit_min, limit_max)
             over = judged & ((means.means > limit_max) | (means.means < limit_min))
             serious = judged & (ratio >= settings.chronic.factor(key))
             for i in range(n):
