@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from rules.bases import Context
+from rules.bases import Context, ratio_over, ratio_under
 from rules.episodes import local_time
 from rules.errors import RulesError
 from rules.limits import limit_schedule, schedule_bounds
@@ -189,9 +189,8 @@ def hourly_results(
 def _ratios(means: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
     """mean ÷ max and min ÷ mean (the larger where both bounds exist), as `rules.bases` rates
     an exceedance and a value below the minimum; NaN where neither bound applies."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        over = np.where(highs > 0, means / highs, np.where(np.isnan(highs), np.nan, np.inf))
-        under = np.where(np.isnan(lows), np.nan, np.where(means > 0, lows / means, np.inf))
+    over = np.where(np.isnan(highs), np.nan, ratio_over(means, highs))
+    under = np.where(np.isnan(lows), np.nan, ratio_under(means, lows))
     return np.fmax(over, under)
 
 
