@@ -201,9 +201,9 @@ class AlertManager:
         (`reason`: a code of `alerts.alert.ACK_REASONS`)."""
         try:
             ack = parse(topic)
-        except TopicError:
-            ack = None
-        if ack is None or ack.kind != "ack":
+        except TopicError as exc:
+            raise AlertsError(f"not an acknowledgement topic: {topic!r}") from exc
+        if ack.kind != "ack":
             raise AlertsError(f"not an acknowledgement topic: {topic!r}")
         cluster, plant = ack.cluster, ack.plant
         try:

@@ -86,7 +86,6 @@ class ClusterReport(Told):
     collection_findings: tuple[Finding, ...]
     plant_findings: tuple[Finding, ...]  # non-compliance at the cluster's plants
     notes: tuple[str, ...]
-    tolerance: float
     provenance: Provenance
 
     @property
@@ -197,7 +196,6 @@ def build_cluster_report(
         total=total, judged=judged, verdict_status=status, verdict=verdict,
         collection_findings=collection, plant_findings=plant_findings,
         notes=_notes(labels, words, layout, plants, members, tolerance, judged),
-        tolerance=tolerance,
         provenance=Provenance.of(data_csv, len(readings), generated_at, zone, version),
     )
 

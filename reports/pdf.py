@@ -106,6 +106,15 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], styles: Styles,
     return table
 
 
+def chart_image(chart: Chart, height: float) -> Image:
+    """A chart's PNG scaled down (never up) to the page's width and at most `height`."""
+    image = Image(io.BytesIO(chart.png), hAlign="LEFT")
+    scale = min(1.0, (PAGE[0] - 2 * MARGIN) / image.imageWidth, height / image.imageHeight)
+    image.drawWidth = image.imageWidth * scale
+    image.drawHeight = image.imageHeight * scale
+    return image
+
+
 def heading(report: Told, title: str, subtitle: str, box: str,
             styles: Styles) -> list[Flowable]:
     """A report's first lines: its title, the subtitle with the period (its bounds and time
@@ -231,12 +240,8 @@ def _story(report: Report, charts: Sequence[Chart], styles: Styles) -> list[Flow
     for note in report.notes or (L["note_none"],):
         story.append(para(f"• {note}", styles.body))
 
-    usable = PAGE[0] - 2 * MARGIN
     for index, chart in enumerate(charts):
-        image = Image(io.BytesIO(chart.png), hAlign="LEFT")
-        scale = min(1.0, usable / image.imageWidth, (62 * mm) / image.imageHeight)
-        image.drawWidth = image.imageWidth * scale
-        image.drawHeight = image.imageHeight * scale
+        image = chart_image(chart, 62 * mm)
         # the section heading travels with the first chart (no orphan heading at a page end)
         head = [para(L["section_charts"], styles.h2)] if index == 0 else []
         story.append(KeepTogether([*head, image, Spacer(1, 6)]))

@@ -19,6 +19,7 @@ from reports.errors import ReportsError
 from reports.labels import Labels, Told, labels_for
 from reports.model import DATA_KINDS, NONCOMPLIANCE_KINDS, Provenance, period_label
 from rules.cluster import ClusterLayout
+from rules.collection import month_to_date
 from rules.findings import Finding
 from rules.results import ClusterRow
 from rules.vocabulary import Vocabulary
@@ -99,10 +100,6 @@ class ClusterStanding:
     def target_met(self) -> bool | None:
         return self.month.target_met if self.month is not None and self.whole else None
 
-    @property
-    def short_days(self) -> int:
-        return sum(1 for f in self.collection_findings if f.basis == "day")
-
 
 @dataclass(frozen=True, slots=True)
 class ProvinceTotals:
@@ -136,8 +133,6 @@ class ProvinceReport(Told):
     totals: ProvinceTotals
     reporting_from: datetime
     reporting_to: datetime
-    reporting_min_fraction: float
-    tolerance: float
     notes: tuple[str, ...]
     provenance: Provenance
 
@@ -197,7 +192,6 @@ def build_province_report(
         period=period_label(start, end, zone), clusters=tuple(clusters),
         totals=_totals(clusters), reporting_from=reporting_window[0].astimezone(zone),
         reporting_to=reporting_window[1].astimezone(zone),
-        reporting_min_fraction=reporting_min_fraction, tolerance=tolerance,
         notes=_notes(labels, words, clusters, reporting_window, reporting_min_fraction,
                      tolerance),
         provenance=Provenance.of(data_csv, len(rows), generated_at, zone, version),
@@ -205,13 +199,10 @@ def build_province_report(
 
 
 def _totals(clusters: Sequence[ClusterStanding]) -> ProvinceTotals:
-    months = [c.month for c in clusters if c.month is not None]
-
-    def total(name: str) -> float:
-        return float(sum(getattr(m, name) for m in months))
-
-    gen_c, col_c = total("measured_generated_m3"), total("measured_collected_m3")
-    gen_t, trt_t = total("judged_generated_m3"), total("judged_compliant_m3")
+    # the clusters' month rows added up as the ledger adds days up: volumes summed, ratios
+    # from the summed volumes they were measured over
+    whole = month_to_date([c.month for c in clusters if c.month is not None], "", "",
+                          central=True)
     monitored = [c for c in clusters if c.reporting]
     return ProvinceTotals(
         clusters=len(clusters),
@@ -221,10 +212,9 @@ def _totals(clusters: Sequence[ClusterStanding]) -> ProvinceTotals:
         judged=sum(1 for c in clusters if c.target_met is not None),
         met=sum(1 for c in clusters if c.target_met),
         noncompliant=sum(1 for c in clusters if c.compliance.status == "noncompliant"),
-        generated_m3=total("generated_m3"), collected_m3=total("collected_m3"),
-        treated_compliant_m3=total("treated_compliant_m3"),
-        collection_ratio=None if gen_c <= 0 else col_c / gen_c,
-        treatment_ratio=None if gen_t <= 0 else trt_t / gen_t,
+        generated_m3=whole.generated_m3, collected_m3=whole.collected_m3,
+        treated_compliant_m3=whole.treated_compliant_m3,
+        collection_ratio=whole.collection_ratio, treatment_ratio=whole.treatment_ratio,
     )
 
 

@@ -3,20 +3,17 @@ toolkit of `reports.pdf`: the same page, fonts, styles and tables as a plant's r
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date, datetime
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Image, KeepTogether, Spacer
+from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from reports.charts import Chart
 from reports.cluster import ClusterReport, PlantStanding
-from reports.pdf import MARGIN, PAGE, Styles, build_pdf, grid, heading, para
+from reports.pdf import Styles, build_pdf, chart_image, grid, heading, para
 from reports.province import ClusterStanding, ProvinceReport
 from rules.results import ClusterRow
-
-_WIDTH = PAGE[0] - 2 * MARGIN
 
 
 def _standing_text(report: ClusterReport, standing: PlantStanding) -> str:
@@ -125,11 +122,7 @@ def _cluster_story(report: ClusterReport, charts: Sequence[Chart],
         rows, styles, widths=[32 * mm, 36 * mm, 36 * mm, 36 * mm, 32 * mm, 32 * mm, 36 * mm],
         total=report.total is not None))
     for chart in charts:
-        image = Image(io.BytesIO(chart.png), hAlign="LEFT")
-        scale = min(1.0, _WIDTH / image.imageWidth, (70 * mm) / image.imageHeight)
-        image.drawWidth = image.imageWidth * scale
-        image.drawHeight = image.imageHeight * scale
-        story.append(KeepTogether([Spacer(1, 4), image]))
+        story.append(KeepTogether([Spacer(1, 4), chart_image(chart, 70 * mm)]))
 
     story.append(para(L["section_collection_findings"], styles.h2))
     if report.collection_findings:

@@ -13,13 +13,11 @@ from typing import Any
 
 from reports.cluster import ClusterReport
 from reports.model import Report
-from reports.province import ProvinceReport
+from reports.province import ROW_COLUMNS, ProvinceReport
 
 TABLES = ("daily", "parameters", "episodes", "treatment", "alerts", "data")
 CLUSTER_TABLES = ("ledger", "members", "findings", "data")
 PROVINCE_TABLES = ("clusters", "data")
-_LEDGER = ["cluster", "date", "generated_m3", "collected_m3", "treated_compliant_m3",
-           "collection_ratio", "treatment_ratio", "target_met"]
 _FINDING = ["plant", "station", "parameter", "kind", "basis", "start", "end", "value", "limit",
             "ratio", "severity", "note"]
 Table = tuple[list[str], list[list[Any]]]
@@ -132,7 +130,7 @@ def render_cluster_table(report: ClusterReport, name: str) -> bytes:
         return report.provenance.data_csv
     if name == "ledger":
         rows = [*report.days, *([report.total] if report.total else [])]
-        return table_csv(_LEDGER, [[r.to_json()[h] for h in _LEDGER] for r in rows])
+        return table_csv(ROW_COLUMNS, [[r.to_json()[h] for h in ROW_COLUMNS] for r in rows])
     if name == "members":
         header = ["id", "name", "metered", "connection", "declared_flow_m3_day",
                   "discharged_m3", "verdict_status", "limit_episodes", "completeness"]
@@ -152,7 +150,7 @@ def render_province_table(report: ProvinceReport, name: str) -> bytes:
     if name == "data":
         return report.provenance.data_csv
     header = ["cluster", "name", "province", "central_plant", "monitored_plants",
-              "reporting_plants", "compliance", "violation_episodes", *_LEDGER[2:], "whole",
+              "reporting_plants", "compliance", "violation_episodes", *ROW_COLUMNS[2:], "whole",
               "source"]
     rows = []
     for c in report.clusters:
@@ -160,5 +158,5 @@ def render_province_table(report: ProvinceReport, name: str) -> bytes:
         rows.append([c.layout.id, c.layout.name, c.layout.province,
                      c.layout.central.id if c.layout.central else None, len(c.reporting),
                      c.reporting_count, c.compliance.status, c.compliance.episodes,
-                     *(month.get(h) for h in _LEDGER[2:7]), c.target_met, c.whole, c.source])
+                     *(month.get(h) for h in ROW_COLUMNS[2:7]), c.target_met, c.whole, c.source])
     return table_csv(header, rows)

@@ -32,13 +32,15 @@ class Context:
     schedule: LimitSchedule
 
 
-def _ratio_over(values: np.ndarray, highs: np.ndarray) -> np.ndarray:
+def ratio_over(values: np.ndarray, highs: np.ndarray) -> np.ndarray:
+    """How far over a maximum: value ÷ max (inf for a max of 0 or less)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(highs > 0, values / highs, np.inf)
 
 
-def _ratio_under(values: np.ndarray, lows: np.ndarray) -> np.ndarray:
-    # how far below: min ÷ value, so the same severity bands apply (pH 4 vs 5.5 → 1.375)
+def ratio_under(values: np.ndarray, lows: np.ndarray) -> np.ndarray:
+    """How far under a minimum: min ÷ value, so the same severity bands apply (pH 4 vs 5.5
+    → 1.375); inf for a value of 0 or less."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(values > 0, lows / values, np.inf)
 
@@ -55,12 +57,12 @@ def _limit_findings(
     if over.any():
         found += merge_episodes(
             Subject(ctx.plant, series.station, series.key, "exceedance", basis, ctx.zone),
-            starts, ends, over, joined, values, highs, _ratio_over(values, highs), classify,
+            starts, ends, over, joined, values, highs, ratio_over(values, highs), classify,
         )
     if under.any():
         found += merge_episodes(
             Subject(ctx.plant, series.station, series.key, "below_minimum", basis, ctx.zone),
-            starts, ends, under, joined, values, lows, _ratio_under(values, lows), classify,
+            starts, ends, under, joined, values, lows, ratio_under(values, lows), classify,
         )
     return found
 

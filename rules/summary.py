@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from rules.bases import Context
+from rules.bases import Context, ratio_over, ratio_under
 from rules.episodes import local_time
 from rules.errors import RulesError
 from rules.limits import limit_schedule, schedule_bounds
@@ -161,11 +161,10 @@ def hourly_results(
             ratio = np.full(n, np.nan)
             if station in settings.compliance_stations and key in limited:
                 judged_series.append(series)  # the treatment ledger's compliance
-            if (station in settings.compliance_stations and key in limited
-                    and "hourly_mean" in settings.bases_for(key)):
-                limit_min, limit_max = schedule_bounds(schedule, key, pieces.starts)
-                judged = whole & means.counts
-                ratio = _ratios(means.means, limit_min, limit_max)
+                if "hourly_mean" in settings.bases_for(key):
+                    limit_min, limit_max = schedule_bounds(schedule, key, pieces.starts)
+                    judged = whole & means.counts
+                    ratio = _ratios(means.means, limit_min, limit_max)
             over = judged & ((means.means > limit_max) | (means.means < limit_min))
             serious = judged & (ratio >= settings.chronic.factor(key))
             for i in range(n):
@@ -190,9 +189,8 @@ def hourly_results(
 def _ratios(means: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
     """mean ÷ max and min ÷ mean (the larger where both bounds exist), as `rules.bases` rates
     an exceedance and a value below the minimum; NaN where neither bound applies."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        over = np.where(highs > 0, means / highs, np.where(np.isnan(highs), np.nan, np.inf))
-        under = np.where(np.isnan(lows), np.nan, np.where(means > 0, lows / means, np.inf))
+    over = np.where(np.isnan(highs), np.nan, ratio_over(means, highs))
+    under = np.where(np.isnan(lows), np.nan, ratio_under(means, lows))
     return np.fmax(over, under)
 
 
