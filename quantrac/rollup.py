@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +40,7 @@ from rules.evaluate import evaluate
 from rules.findings import Finding
 from rules.permit import Plant
 from rules.results import ClusterRow
+from rules.windows import local_midnight
 
 Loader = Callable[[Plant, datetime, datetime], pd.DataFrame]
 Progress = Callable[[str], None]
@@ -212,7 +212,7 @@ def _stored(
     if book is None or not sources.partition.owns_cluster(layout):
         return None
     zone = layout.zone
-    today = datetime.combine(now.astimezone(zone).date(), clock_time(), tzinfo=zone)
+    today = local_midnight(now, zone)
     closed = min(end, today)
     expected = (closed.date() - start.date()).days
     if expected <= 0:
