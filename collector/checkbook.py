@@ -13,9 +13,10 @@ re-judging a plant's window never drops its cluster's findings, nor the reverse.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -194,17 +195,9 @@ class CheckBook:
                     (plant, late_seen.astimezone(UTC).isoformat()),
                 )
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self) -> AbstractContextManager[None]:
         """One write transaction under the book's lock: all of it or nothing."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except Exception:  # any failure inside leaves nothing half-written
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        return _transaction(self._lock, self._conn)
 
     # -- results kept for the console --------------------------------------------------------
 
@@ -307,8 +300,7 @@ class CheckBook:
             return
         # One transaction, one synced commit: autocommit made each row its own (600 rows:
         # 127 ms wall, 61 ms CPU on the tick thread; in one transaction a few ms).
-        with self._latest_lock, self._latest_conn:
-            self._latest_conn.execute("BEGIN IMMEDIATE")
+        with _transaction(self._latest_lock, self._latest_conn):
             self._latest_conn.executemany(
                 "INSERT INTO latest VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(plant, station, parameter) DO UPDATE SET "
@@ -543,6 +535,19 @@ def _hour_result(plant: str, row: Sequence[Any], times: dict[int, datetime] | No
     return HourResult(plant, station, key, start, day, bool(whole), expected, valid, excluded,
                       mean, low, high, lim_min, lim_max, bool(judged), bool(over),
                       bool(serious), ratio)
+
+
+@contextmanager
+def _transaction(lock: threading.Lock, conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on `conn` under `lock`: all of it or nothing."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except Exception:  # any failure inside leaves nothing half-written
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 def _epoch(moment: datetime) -> int:

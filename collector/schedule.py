@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -45,6 +44,7 @@ from rules.permit import Plant, parse_duration
 from rules.results import CheckResult
 from rules.settings import CheckSettings
 from rules.summary import hourly_results
+from rules.windows import local_midnight
 
 log = logging.getLogger("quantrac.checks")
 
@@ -321,11 +321,6 @@ def _judged(ledger: ClusterLedger, basis: str) -> bool:
     width = 10 if basis == "day" else 7
     return any(f.basis == basis for f in ledger.findings) or any(
         len(row.date) == width and row.collection_ratio is not None for row in ledger.rows)
-
-
-def local_midnight(moment: datetime, zone: ZoneInfo) -> datetime:
-    """The start of the local day (in `zone`) containing `moment`."""
-    return datetime.combine(moment.astimezone(zone).date(), clock_time(), tzinfo=zone)
 
 
 def _next_month(first: datetime) -> datetime:

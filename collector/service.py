@@ -29,7 +29,7 @@ from collector.monitor import JOB_BASES, Monitor
 from collector.mqtt import Message, MqttConnection, shared
 from collector.partition import Partition
 from collector.payload import Block, parse_block, utc_time
-from collector.schedule import CheckScheduler, PeriodHook, local_midnight
+from collector.schedule import CheckScheduler, PeriodHook
 from collector.settings import InfluxSettings, MqttSettings, StateSettings
 from collector.spool import Spool
 from collector.statedb import prepare_state_dir
@@ -40,6 +40,7 @@ from rules.findings import Finding
 from rules.permit import Plant
 from rules.settings import CheckSettings
 from rules.topics import is_ack, subscription
+from rules.windows import local_midnight
 
 log = logging.getLogger("quantrac.collector")
 

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ from alerts.settings import AlertSettings
 from collector.partition import Partition
 from quantrac.config import Config, ConfigError, load_config
 from quantrac.logformat import configure_logging
-from quantrac.sources import csv_span, load_frame
+from quantrac.sources import csv_span, load_frame, month_bounds
 from quantrac.web import run_users, run_web
 from reports.circular10 import export_circular10
 from reports.settings import FORMATS as REPORT_FORMATS
@@ -79,12 +79,7 @@ def resolve_period(
     if month and (args.start or args.end):
         raise ConfigError("give either --month or --from/--to, not both")
     if month:
-        try:
-            first = datetime.strptime(month, "%Y-%m").replace(tzinfo=plants[0].zone)
-        except ValueError as exc:
-            raise ConfigError(f"--month: expected YYYY-MM, got {month!r}") from exc
-        nxt = (first + timedelta(days=32)).replace(day=1)
-        return first, nxt
+        return month_bounds(month, plants[0].zone)
     if args.start and args.end:
         start, end = parse_iso(args.start, "--from"), parse_iso(args.end, "--to")
         if end <= start:

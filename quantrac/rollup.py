@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -26,7 +24,7 @@ from collector.partition import Partition
 from collector.store import Store, open_store
 from quantrac.config import Config, ConfigError
 from quantrac.reporting import plant_report
-from quantrac.sources import load_frame
+from quantrac.sources import load_frame, month_bounds
 from reports.cluster import ClusterReport, build_cluster_report
 from reports.output import write_cluster_report, write_province_report
 from reports.province import (
@@ -42,18 +40,10 @@ from rules.evaluate import evaluate
 from rules.findings import Finding
 from rules.permit import Plant
 from rules.results import ClusterRow
+from rules.windows import local_midnight
 
 Loader = Callable[[Plant, datetime, datetime], pd.DataFrame]
 Progress = Callable[[str], None]
-
-
-def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """[first, next first) of `YYYY-MM` in `zone`; ConfigError naming --month otherwise."""
-    try:
-        first = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
-    except ValueError as exc:
-        raise ConfigError(f"--month: expected YYYY-MM, got {month!r}") from exc
-    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 def find_cluster(config: Config, cluster_id: str) -> ClusterLayout:
@@ -222,7 +212,7 @@ def _stored(
     if book is None or not sources.partition.owns_cluster(layout):
         return None
     zone = layout.zone
-    today = datetime.combine(now.astimezone(zone).date(), clock_time(), tzinfo=zone)
+    today = local_midnight(now, zone)
     closed = min(end, today)
     expected = (closed.date() - start.date()).days
     if expected <= 0:

@@ -8,8 +8,9 @@ way without importing each other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -42,3 +43,12 @@ def csv_span(csv_path: str, plants: Sequence[Plant]) -> tuple[datetime, datetime
         raise ConfigError(f"{csv_path}: no rows")
     interval = min(p.interval_delta for p in plants)
     return frame["time"].min().to_pydatetime(), (frame["time"].max() + interval).to_pydatetime()
+
+
+def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[first, next first) of `YYYY-MM` in `zone`; ConfigError naming --month otherwise."""
+    try:
+        first = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
+    except ValueError as exc:
+        raise ConfigError(f"--month: expected YYYY-MM, got {month!r}") from exc
+    return first, (first + timedelta(days=32)).replace(day=1)

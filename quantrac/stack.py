@@ -146,6 +146,11 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    def terminate(self) -> None:
+        """Ask the server to stop (SIGTERM) without waiting for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is not None:
             return
@@ -274,8 +279,7 @@ class LocalStack:
         # slow one (influxd on a loaded machine) does not add its wait to the next one's.
         servers = [self.servers.pop(name) for name in list(self.servers)]
         for server in servers:
-            if server.process.poll() is None:
-                server.process.terminate()
+            server.terminate()
         for server in servers:
             server.stop()
         if self._own_root and self.root is not None:

@@ -7,7 +7,7 @@ at least `min_valid_fraction` of the readings expected from the plant's interval
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -55,6 +55,11 @@ def _local_floor(moment: pd.Timestamp, freq: str) -> pd.Timestamp:
     if freq == "MS":
         return moment.normalize().replace(day=1)
     return moment.floor(freq)
+
+
+def local_midnight(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the local day (in `zone`) containing `moment`."""
+    return datetime.combine(moment.astimezone(zone).date(), time(), tzinfo=zone)
 
 
 def calendar_windows(basis: str, zone: ZoneInfo, start: datetime, end: datetime) -> Windows:
