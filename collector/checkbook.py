@@ -27,6 +27,7 @@ from collector import statedb
 from rules.findings import CollectionNote, Finding
 from rules.results import ClusterRow, TreatmentRow
 from rules.summary import HourResult, HourVolume, LatestValue, Tally
+from rules.windows import month_span
 
 FILENAME = "checks.sqlite"
 _CLUSTER_KIND = "collection_shortfall"
@@ -567,10 +568,8 @@ def _day_bounds(day: str, zone: ZoneInfo) -> tuple[int, int]:
 
 def _month_bounds(month: str, zone: ZoneInfo) -> tuple[int, int]:
     """A plant-local month (YYYY-MM) as [start, end) in epoch seconds."""
-    first = date.fromisoformat(f"{month}-01")
-    after = (first + timedelta(days=32)).replace(day=1)
-    return (_epoch(datetime.combine(first, time(), zone)),
-            _epoch(datetime.combine(after, time(), zone)))
+    first, after = month_span(month, zone)
+    return _epoch(first), _epoch(after)
 
 
 def _in_plants(sql: str, plants: Collection[str] | None, args: Sequence[object] = (),

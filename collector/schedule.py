@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -44,7 +43,7 @@ from rules.permit import Plant, parse_duration
 from rules.results import CheckResult
 from rules.settings import CheckSettings
 from rules.summary import hourly_results
-from rules.windows import local_midnight
+from rules.windows import local_midnight, month_span, next_month
 
 log = logging.getLogger("quantrac.checks")
 
@@ -244,7 +243,7 @@ class CheckScheduler:
         frames = {p.id: self._load(p, *reading_span(cluster, self.settings, start, end))
                   for p in cluster.plants}
         ledger = cluster_ledger(cluster, frames, self.settings, start, end, now)
-        months = {label: _month_bounds(label, cluster.zone) for label in
+        months = {label: month_span(label, cluster.zone) for label in
                   {row.date for row in ledger.rows if len(row.date) == 7}}
         whole = {label for label, bounds in months.items() if bounds == (start, end)}
         keep = [row for row in ledger.rows if len(row.date) == 10 or row.date in whole]
@@ -295,7 +294,7 @@ class CheckScheduler:
         judged = False
         month = day.replace(day=1)
         while month < today:
-            after = _next_month(month)
+            after = next_month(month)
             closed = after <= today
             ledger = self.judge_cluster(cluster, month if closed else max(day, month),
                                         after if closed else today, now, late)
@@ -321,15 +320,6 @@ def _judged(ledger: ClusterLedger, basis: str) -> bool:
     width = 10 if basis == "day" else 7
     return any(f.basis == basis for f in ledger.findings) or any(
         len(row.date) == width and row.collection_ratio is not None for row in ledger.rows)
-
-
-def _next_month(first: datetime) -> datetime:
-    return (first + timedelta(days=32)).replace(day=1)
-
-
-def _month_bounds(label: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    first = datetime.strptime(label, "%Y-%m").replace(tzinfo=zone)
-    return first, _next_month(first)
 
 
 def hour_floor(moment: datetime, plant: Plant) -> datetime:

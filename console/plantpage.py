@@ -26,6 +26,7 @@ from rules.limits import plant_limits
 from rules.permit import Plant
 from rules.results import TreatmentRow
 from rules.summary import Tally
+from rules.windows import month_span
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 LEDGER_DAYS = 30
@@ -77,8 +78,7 @@ def month_range(plant: Plant, month: str, now: datetime) -> tuple[datetime, date
     malformed or future month."""
     if not _MONTH.match(month):
         raise BadRequest(f"month: expected YYYY-MM, got {month!r}", "bad_month", month=month)
-    first = datetime.fromisoformat(f"{month}-01T00:00:00").replace(tzinfo=plant.zone)
-    after = (first + timedelta(days=32)).replace(day=1)
+    first, after = month_span(month, plant.zone)
     if first > now:
         raise BadRequest(f"month: {month} has not begun", "future_month", month=month)
     return first, min(after, now)

@@ -8,7 +8,7 @@ way without importing each other.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from collector.store import open_store
 from quantrac.config import Config, ConfigError
 from quantrac.offline import read_csv
 from rules.permit import Plant
+from rules.windows import month_span
 
 
 def load_frame(
@@ -48,7 +49,6 @@ def csv_span(csv_path: str, plants: Sequence[Plant]) -> tuple[datetime, datetime
 def month_bounds(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """[first, next first) of `YYYY-MM` in `zone`; ConfigError naming --month otherwise."""
     try:
-        first = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
+        return month_span(month, zone)
     except ValueError as exc:
         raise ConfigError(f"--month: expected YYYY-MM, got {month!r}") from exc
-    return first, (first + timedelta(days=32)).replace(day=1)

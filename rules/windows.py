@@ -7,7 +7,8 @@ at least `min_valid_fraction` of the readings expected from the plant's interval
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 from rules.errors import RulesError
 from rules.series import Series, to_ns
 
+_Day = TypeVar("_Day", date, datetime)
 _FREQ = {"hourly_mean": "h", "daily_mean": "D", "monthly_mean": "MS"}
 
 
@@ -60,6 +62,19 @@ def _local_floor(moment: pd.Timestamp, freq: str) -> pd.Timestamp:
 def local_midnight(moment: datetime, zone: ZoneInfo) -> datetime:
     """The start of the local day (in `zone`) containing `moment`."""
     return datetime.combine(moment.astimezone(zone).date(), time(), tzinfo=zone)
+
+
+def month_span(month: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A local month `YYYY-MM` as [its first midnight, the next month's) in `zone`; ValueError
+    for any other text (each caller names its own field)."""
+    first = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
+    return first, next_month(first)
+
+
+def next_month(first: _Day) -> _Day:
+    """The first of the month after `first` (a month's first day; a date, or a datetime
+    keeping its time and zone)."""
+    return (first + timedelta(days=32)).replace(day=1)
 
 
 def calendar_windows(basis: str, zone: ZoneInfo, start: datetime, end: datetime) -> Windows:
