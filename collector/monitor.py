@@ -312,6 +312,18 @@ class _StationRound:
     ) -> None:
         """Per key, the value and time of the station's last record (by time, stable) that
         has it with status 00, and the status and time of its last record of any status."""
+        if self.status is None:
+            last_row = self.values[-1].tolist()
+            # No NaN (NaN != NaN): the last record has every key, all 00.
+            if all(map(float.__eq__, last_row, last_row)):
+                at = utc_time(self.times[-1])
+                mark = Newest(0, at)
+                for key, value in zip(self.keys, last_row, strict=True):
+                    series = (plant, station, key)
+                    newest[series] = mark
+                    latest[series] = value
+                    latest_at[series] = at
+                return
         present = ~np.isnan(self.values)
         valid = present if self.status is None else present & (self.status == 0)
         count = len(self.times) - 1

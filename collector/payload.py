@@ -11,7 +11,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -199,6 +199,18 @@ def parse_block(topic: str, payload: bytes) -> Block:
     # The common case first: msgspec decodes and type-checks the fixed shape in one pass
     # (compiled); a message it refuses, or with anything doubtful in a record, goes through
     # the full path below, which finds the reason, so dead-letter reasons are unchanged.
+    # An array (a backfill) whose first record's keys every record has, and no status, is
+    # decoded into structs of those keys (`_keyed_block`): no dict per record.
+    if text[:1] == "[":
+        keyed = _keyed_decoder(_first_keys(text))
+        if keyed is not None:
+            try:
+                block = _keyed_block(ids, keyed.decoder.decode(text), keyed)
+            except msgspec.DecodeError:
+                pass
+            else:
+                if block is not None:
+                    return block
     try:
         wire = _WIRE_DECODER.decode(text)
     except msgspec.DecodeError:
@@ -261,12 +273,10 @@ def _wire_block(ids: Topic, records: list[_WireRecord]) -> Block | None:
     count = len(records)
     if not count:
         return None
-    times = _wire_times(list(map(_TS, records)))
-    if times is None:
+    head = _times_and_seqs(records)
+    if head is None:
         return None
-    seqs = list(map(_SEQ, records))
-    if seqs.count(None) != count and any(s is not None and s < 0 for s in seqs):
-        return None
+    times, seqs = head
     docs = list(map(_VALUES, records))
     first = docs[0]
     keys: set[str] = set()  # parameter keys already validated in this message
@@ -294,8 +304,83 @@ def _wire_block(ids: Topic, records: list[_WireRecord]) -> Block | None:
         good, status = _status_grid(statuses, docs, order)
         if not good:
             return None
-    return _new_block(ids.cluster, ids.plant, ids.station, times, order, values, status,
-                      tuple(seqs))
+    return _new_block(ids.cluster, ids.plant, ids.station, times, order, values, status, seqs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    """A decoder of record arrays whose values have exactly `order`'s keys (struct fields
+    f0, f1... renamed to the keys) and the getter of a record's values in that order."""
+
+    order: tuple[str, ...]
+    decoder: msgspec.json.Decoder[Any]
+    getter: Callable[[Any], Any]
+
+
+# The first record's values object (no nested object in a valid one) and the keys in it.
+_FIRST_VALUES = re.compile(r'"values"\s*:\s*\{([^{}]*)\}')
+_OBJECT_KEY = re.compile(r'"([^"\\]*)"\s*:')
+
+
+def _first_keys(text: str) -> tuple[str, ...]:
+    """The sorted parameter keys of the first record's values, read off the text (a guess:
+    `_keyed_block` checks every record); () if none is found."""
+    found = _FIRST_VALUES.search(text, 0, 4096)
+    if found is None:
+        return ()
+    return tuple(sorted(_OBJECT_KEY.findall(found.group(1))))
+
+
+@functools.lru_cache(maxsize=256)
+def _keyed_decoder(order: tuple[str, ...]) -> _Keyed | None:
+    """The keyed decoder of `order` (cached: stations send the same few key sets), or None
+    if a key is not valid or repeated."""
+    if not order or len(set(order)) != len(order) or not _valid_keys("/".join(order),
+                                                                     len(order)):
+        return None
+    fields = [f"f{index}" for index in range(len(order))]
+    values = msgspec.defstruct(
+        "_KeyedValues", [(name, float) for name in fields], forbid_unknown_fields=True,
+        gc=False, rename=dict(zip(fields, order, strict=True)))
+    record = msgspec.defstruct(
+        "_KeyedRecord", [("ts", str | int | float), ("values", values),
+                         ("seq", int | None, None),
+                         ("status", dict[str, str] | msgspec.UnsetType, msgspec.UNSET)],
+        forbid_unknown_fields=True, gc=False)
+    return _Keyed(order, msgspec.json.Decoder(list[record]), attrgetter(*fields))  # type: ignore[valid-type]
+
+
+def _keyed_block(ids: Topic, records: list[Any], keyed: _Keyed) -> Block | None:
+    """The block of records `keyed.decoder` decoded (every record has exactly its keys), or
+    None if one needs a closer look (a status, a bad time or seq): `_wire_block` then."""
+    count = len(records)
+    if not count or list(map(_STATUS, records)).count(msgspec.UNSET) != count:
+        return None
+    head = _times_and_seqs(records)
+    if head is None:
+        return None
+    times, seqs = head
+    docs = map(_VALUES, records)
+    width = len(keyed.order)
+    if width > 1:
+        values = np.fromiter(chain.from_iterable(map(keyed.getter, docs)), dtype=np.float64,
+                             count=count * width).reshape(count, width)
+    else:
+        values = np.fromiter(map(keyed.getter, docs), dtype=np.float64,
+                             count=count).reshape(count, 1)
+    return _new_block(ids.cluster, ids.plant, ids.station, times, keyed.order, values, None,
+                      seqs)
+
+
+def _times_and_seqs(records: list[Any]) -> tuple[np.ndarray, tuple[int | None, ...]] | None:
+    """The records' times (int64 ns, UTC) and seqs, or None if a time or a seq is bad."""
+    times = _wire_times(list(map(_TS, records)))
+    if times is None:
+        return None
+    seqs = list(map(_SEQ, records))
+    if seqs.count(None) != len(seqs) and any(s is not None and s < 0 for s in seqs):
+        return None
+    return times, tuple(seqs)
 
 
 def _value_grid(docs: list[dict[str, float]], order: tuple[str, ...]) -> np.ndarray:

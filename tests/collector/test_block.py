@@ -9,13 +9,27 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.errors import PayloadError
 from collector.lineprotocol import block_lines, reading_lines
-from collector.payload import Block, Reading, _iso_times, block_of, parse_block, time_ns
+from collector.payload import (
+    _WIRE_DECODER,
+    Block,
+    Reading,
+    _first_keys,
+    _iso_times,
+    _keyed_block,
+    _keyed_decoder,
+    _wire_block,
+    block_of,
+    parse_block,
+    parse_topic,
+    time_ns,
+)
 from tests.collector.test_ingest_equivalence import (
     KEYS,
     TOPIC,
@@ -211,3 +225,64 @@ def test_odd_layouts_are_left_to_fromisoformat() -> None:
         assert got is None or got.tolist() == [_ref_ns(t) for t in texts], text
         payload = json.dumps([{"ts": t, "values": {"cod": 1.0}} for t in texts]).encode()
         _assert_same(payload)
+
+
+# -- arrays decoded into structs of their first record's keys (`_keyed_block`) ---------------
+
+def _generic(payload: bytes) -> Block | None:
+    records = _WIRE_DECODER.decode(payload)
+    return _wire_block(parse_topic(TOPIC), records if isinstance(records, list) else [records])
+
+
+@EQUIV
+@given(arrays())
+def test_keyed_blocks_are_the_generic_blocks(payload: bytes) -> None:
+    """Whenever the keyed decoder takes an array, its block is the generic decoder's, field
+    for field (and the generic one's is the reference's: the test above)."""
+    text = payload.decode()
+    keyed = _keyed_decoder(_first_keys(text)) if text.startswith("[") else None
+    if keyed is None:
+        return
+    try:
+        block = _keyed_block(parse_topic(TOPIC), keyed.decoder.decode(text), keyed)
+    except msgspec.DecodeError:
+        return
+    if block is None:
+        return
+    generic = _generic(payload)
+    assert generic is not None
+    assert block.keys == generic.keys and block.seq == generic.seq
+    assert block.times.tolist() == generic.times.tolist()
+    assert block.values.tobytes() == generic.values.tobytes()
+    assert block.status is None and generic.status is None
+
+
+def test_keyed_decoding_takes_the_common_array_and_leaves_the_rest() -> None:
+    """The common backfill goes through the keyed decoder; an array whose later records have
+    another key set, a status, keys that are not valid or repeated, or Python keywords as keys
+    is still parsed exactly as the reference parses it."""
+    base = datetime(2026, 11, 22, 3, tzinfo=UTC)
+
+    def array(*values: dict[str, Any], **extra: Any) -> bytes:
+        return json.dumps([{"ts": (base + timedelta(minutes=k)).isoformat(), "values": v,
+                            **extra} for k, v in enumerate(values)]).encode()
+
+    common = array(*[{"ph": 7.0 + k / 10, "cod": 40 + k} for k in range(20)])
+    keyed = _keyed_decoder(_first_keys(common.decode()))
+    assert keyed is not None and keyed.order == ("cod", "ph")
+    assert _keyed_block(parse_topic(TOPIC), keyed.decoder.decode(common), keyed) is not None
+    for payload in [
+        common,
+        array({"cod": 1.0, "ph": 7.0}, {"cod": 2.0}),  # a key missing later
+        array({"cod": 1.0}, {"cod": 2.0, "ph": 7.0}),  # a key more later
+        array({"cod": 1.0}, {"cod": 2.0}, status={"cod": "01"}),
+        array({"if": 1.0, "class": 2.0}, {"if": 3.0, "class": 4.0}),
+        array({"Cod": 1.0}, {"Cod": 2.0}),
+        b'[{"ts":"2026-11-22T03:00:00+00:00","values":{"cod":1,"cod":2}}]',
+        b'[{"ts":"2026-11-22T03:00:00+00:00","values":{"cod":1.5,"ph":1e400}}]',
+        b'[ { "ts" : "2026-11-22T03:00:00+00:00" , "values" : { "cod" : 1 , "ph" : 7 } } ]',
+        b'[{"ts":"2026-11-22T03:00:00+00:00","values":{"c\\u006fd":1}}]',
+    ]:
+        _assert_same(payload)
+    assert _keyed_decoder(("cod", "cod")) is None and _keyed_decoder(("Cod",)) is None
+    assert _keyed_decoder(()) is None
