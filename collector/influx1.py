@@ -50,7 +50,8 @@ class InfluxV1Store:
         self.write_lines(reading_lines(readings))
 
     def write_lines(self, lines: Sequence[str]) -> None:
-        """Write line-protocol points; StoreError(retryable=False) when InfluxDB rejects them."""
+        """Write line-protocol texts (a point each, or several with "\n" between) in one
+        request; StoreError(retryable=False) when InfluxDB rejects them."""
         if not lines:
             return
         body = "\n".join(lines).encode("utf-8")

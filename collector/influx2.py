@@ -116,7 +116,10 @@ class InfluxV2Store:
         self.write_lines(reading_lines(readings))
 
     def write_lines(self, lines: Sequence[str]) -> None:
-        """Store raw line-protocol points (ns precision) in `batch_size` requests."""
+        """Store raw line-protocol points (ns precision) in `batch_size` requests (texts of
+        several points are split into them first)."""
+        if any("\n" in text for text in lines):
+            lines = "\n".join(lines).split("\n")
         for first in range(0, len(lines), self._batch_size):
             self._write_batch("\n".join(lines[first : first + self._batch_size]))
 

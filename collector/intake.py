@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from collector.deadletter import DeadLetterStore
 from collector.errors import CollectorError, PayloadError, StoreError
-from collector.lineprotocol import block_lines
+from collector.lineprotocol import block_text
 from collector.metrics import Histogram
 from collector.mqtt import Message
 from collector.payload import Block, parse_block
@@ -73,7 +73,9 @@ class IntakeStats:
 class _Batch:
     messages: list[Message] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
+    # Line protocol, one text per block ("\n" between its points: `block_text`).
+    texts: list[str] = field(default_factory=list)
+    points: int = 0
     # Rejected messages (topic, payload, reason) not yet in the dead-letter store.
     rejects: list[tuple[str, bytes, str]] = field(default_factory=list)
 
@@ -188,7 +190,7 @@ class Intake:
         return False
 
     def _collect(self) -> _Batch:
-        """The next batch: messages until `batch_size` lines or `flush_interval` after the
+        """The next batch: messages until `batch_size` points or `flush_interval` after the
         first; empty after 0.2 s without any."""
         batch = _Batch()
         try:
@@ -200,7 +202,7 @@ class Intake:
         message: Message | None = first
         while message is not None:
             self._add(batch, message)
-            if len(batch.lines) >= self.batch_size:
+            if batch.points >= self.batch_size:
                 break
             try:
                 message = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -224,7 +226,8 @@ class Intake:
             return
         self.stats.records_received += len(block)
         batch.blocks.append(block)
-        batch.lines += block_lines(block)
+        batch.texts.append(block_text(block))
+        batch.points += len(block)
 
     def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         """Record a rejected point; CollectorError (disk full) propagates to hold the batch."""
@@ -251,12 +254,12 @@ class Intake:
         """True once every point of the batch is in InfluxDB, the spool or the dead letters."""
         if not self._record_rejects(batch):
             return False
-        if not batch.lines:
+        if not batch.texts:
             return True
         if self.store_up and self.spool.batches == 0:
             started = time.perf_counter()
             try:
-                self._write_isolating(batch.lines)
+                self._write_isolating(batch.texts)
             except StoreError as exc:
                 self._mark_down(exc)
             except CollectorError as exc:
@@ -267,18 +270,18 @@ class Intake:
                 return False
             else:
                 self.stats.write_seconds.observe(time.perf_counter() - started)
-                self.stats.records_stored += len(batch.lines)
+                self.stats.records_stored += batch.points
                 return True
         try:
-            self.spool.push(batch.lines)
+            self.spool.push(batch.texts, batch.points)
         except CollectorError as exc:
             self.stats.spool_alarm = str(exc)
             if self.store_up and self._write_past_full_spool(batch):
                 return True
             log.error("ALARM: cannot spool %d points, holding them unacknowledged: %s",
-                      len(batch.lines), exc)
+                      batch.points, exc)
             return False
-        self.stats.records_spooled += len(batch.lines)
+        self.stats.records_spooled += batch.points
         self.stats.spool_peak = max(self.stats.spool_peak, self.spool.depth)
         if self.spool.fill >= SPOOL_ALARM_FILL:
             self.stats.spool_alarm = f"spool at {self.spool.fill:.0%} of its limit"
@@ -289,22 +292,26 @@ class Intake:
         """InfluxDB is back but the spool cannot take more: write live data straight away,
         ahead of the spooled backlog (points are keyed by time, so order does not matter)."""
         try:
-            self._write_isolating(batch.lines)
+            self._write_isolating(batch.texts)
         except StoreError as exc:
             self._mark_down(exc)
             return False
         except CollectorError:
             return False
-        self.stats.records_stored += len(batch.lines)
+        self.stats.records_stored += batch.points
         return True
 
     def _write_isolating(self, lines: Sequence[str]) -> None:
-        """Write; on a 4xx split the batch until the rejected points are isolated."""
+        """Write line-protocol texts (one point or several, "\n" between); on a 4xx split
+        them until the rejected points are isolated."""
         try:
             self.store.write_lines(lines)
         except StoreError as exc:
             if exc.retryable:
                 raise
+            if len(lines) == 1 and "\n" in lines[0]:
+                self._write_isolating(lines[0].split("\n"))
+                return
             if len(lines) == 1:
                 self._dead_letter("influxdb-rejected", lines[0].encode(), str(exc))
                 return

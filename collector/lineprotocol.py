@@ -39,17 +39,24 @@ def reading_line(reading: Reading) -> str:
 
 
 def block_lines(block: Block) -> list[str]:
-    """Points of a block's records, byte for byte `reading_line` of each of its readings.
+    """Points of a block's records, byte for byte `reading_line` of each of its readings."""
+    return block_text(block).split("\n")
+
+
+def block_text(block: Block) -> str:
+    """`block_lines` as one text, "\n" between points: what the intake writes (splitting a
+    block's text into lines was a sixth of its line-protocol cost; a rejected write is split
+    into points only then).
 
     The common block (every record has every key, no status) is formatted whole from its
     columns (`_format_run`: a record without some key has NaN there, which it refuses); any
     other goes through its readings."""
     if block.status is None:
-        lines = _format_run(_prefix(block), block.keys, block.values.ravel().tolist(),
-                            block.times.tolist())
-        if lines is not None:
-            return lines
-    return reading_lines(block.readings())
+        text = _format_run(_prefix(block), block.keys, block.values.ravel().tolist(),
+                           block.times.tolist())
+        if text is not None:
+            return text
+    return "\n".join(reading_lines(block.readings()))
 
 
 def reading_lines(readings: Iterable[Reading]) -> list[str]:
@@ -99,20 +106,20 @@ def _run_lines(prefix: str, order: list[str], run: list[Reading]) -> list[str]:
             map(type, chain.from_iterable(values))):
         ns = [int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
               for ts in map(_TS, run)]
-        lines = _format_run(prefix, order, list(chain.from_iterable(values)), ns)
-        if lines is not None:
-            return lines
+        text = _format_run(prefix, order, list(chain.from_iterable(values)), ns)
+        if text is not None:
+            return text.split("\n")
     return _template_lines(prefix, order, run, fetch)
 
 
 def _format_run(
     prefix: str, order: Sequence[str], values: list[float], ns: list[int]
-) -> list[str] | None:
-    """Lines of records with every key of `order` (values row by row) and no status, or None
-    when a value's text would differ from repr's, or is NaN. The values are encoded by one
-    msgspec call, whose float text is repr's wherever it has no exponent and no leading
-    "0.0000" and is not `null` (NaN; checked on the whole text), and laid into one %-template
-    holding every line and its ns time."""
+) -> str | None:
+    """Lines ("\n" between) of records with every key of `order` (values row by row) and no
+    status, or None when a value's text would differ from repr's, or is NaN. The values are
+    encoded by one msgspec call, whose float text is repr's wherever it has no exponent and no
+    leading "0.0000" and is not `null` (NaN; checked on the whole text), and laid into one
+    %-template holding every line and its ns time (`ns`: ints)."""
     text = _ENCODE(values)
     if b"e" in text or b"l" in text or b"0.0000" in text:
         return None
@@ -121,8 +128,9 @@ def _format_run(
         ",".join([key.replace("%", "%%") + "=%s" for key in order]),
         " ",
     ])
-    template = head + ("\n" + head).join(map(str, ns))
-    return (template % tuple(text[1:-1].decode().split(","))).split("\n")
+    # The times laid in by one msgspec call and one replace (no str per record).
+    template = head + _ENCODE(ns)[1:-1].decode().replace(",", "\n" + head)
+    return template % tuple(text[1:-1].decode().split(","))
 
 
 def _template_lines(

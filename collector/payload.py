@@ -455,31 +455,39 @@ def _wire_times(raw: list[str | int | float]) -> np.ndarray | None:
 def _iso_times(texts: list[str]) -> np.ndarray | None:
     """ns (UTC) of ISO times that share one layout and one offset, read at once: 20YY-MM-DD
     T hh:mm:ss, an optional fraction of 1-6 digits, `Z` or ±hh:mm (what stations send).
-    None when they do not (each is then read alone). The layout is checked byte by byte on
-    the joined text, numpy reads the local times (and refuses a day, hour... out of range, as
+    None when they do not (each is then read alone). The layout is checked on the joined text
+    at once (every digit mapped to "0" by bytes.translate, then compared with the layout row
+    repeated), numpy reads the local times (and refuses a day, hour... out of range, as
     `datetime.fromisoformat` does), the first text's offset applies to all."""
     first = texts[0]
     width = len(first)
     layout = _iso_layout(width, first[-1] == "Z")
     if layout is None:
         return None
-    low, span, local = layout
+    count = len(texts)
     try:
-        # "\n" after each text: a row of the grid is a text only if all have its width
-        # (a valid text has no "\n", and column `width` must be "\n" in every row).
+        # "\n" after each text: a valid text has none, so rows are texts only if all have
+        # the layout's width.
         raw = ("\n".join(texts) + "\n").encode("ascii")
     except UnicodeEncodeError:
         return None
-    if len(raw) != len(texts) * (width + 1):
+    mapped = raw.translate(_DIGITS_TO_ZERO)
+    row = mapped[:width + 1]
+    local = len(layout)
+    if row[:local] != layout or mapped != row * count:
+        return None  # not every row has the first one's layout (offset signs included)
+    # Years 20YY and the first text's offset in every row: each column of those characters
+    # (every row's character at one place) is one character repeated.
+    stride = width + 1
+    for place in (0, 1, *range(local + 1, width)):
+        if raw[place::stride] != raw[place:place + 1] * count:
+            return None
+    if raw[0:2] != b"20":
         return None
-    grid = np.frombuffer(raw, dtype=np.uint8).reshape(len(texts), width + 1)
-    low = low.copy()
-    low[local:width] = grid[0, local:width]  # the offset: the first text's, in every row
-    if ((grid - low) > span).any():  # uint8: below `low` wraps round to above `span`
-        return None
+    grid = np.frombuffer(raw, dtype=np.uint8).reshape(count, stride)
     try:
-        micros = np.ascontiguousarray(grid[:, :local]).view(f"S{local}").ravel().astype(
-            "datetime64[us]").astype(np.int64)
+        local_ns = np.ascontiguousarray(grid[:, :local]).view(f"S{local}").ravel().astype(
+            "datetime64[ns]").view(np.int64)
     except ValueError:  # month 13, 30 February, hour 24, second 60...
         return None
     # The offset: exactly `Z` or ±hh:mm (a fraction's digits must not hide in it), read by
@@ -492,25 +500,23 @@ def _iso_times(texts: list[str]) -> np.ndarray | None:
         return None
     if offset is None:
         return None
-    return (micros - offset // timedelta(microseconds=1)) * 1000
+    return local_ns - offset // timedelta(microseconds=1) * 1000 if offset else local_ns
+
+
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 
 
 @functools.lru_cache(maxsize=16)
-def _iso_layout(width: int, zulu: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """For texts of `width` characters: per column the lowest byte allowed and how far above
-    it a byte may be (digits 0-9, fixed separators 0), and where the offset starts; None if
-    no layout of `_iso_times` has this width."""
-    zone = 1 if zulu else 6
-    local = width - zone
+def _iso_layout(width: int, zulu: bool) -> bytes | None:
+    """For texts of `width` characters: the local part's layout, digits as "0" (what
+    `_DIGITS_TO_ZERO` makes of a valid text); None if no layout of `_iso_times` has this
+    width."""
+    local = width - (1 if zulu else 6)
     fraction = local - 19
     if fraction < 0 or fraction == 1 or fraction > 7:
         return None
-    template = "20dd-dd-ddTdd:dd:dd" + ("." + "d" * (fraction - 1) if fraction else "")
-    low = np.frombuffer((template.replace("d", "0") + "Z" * zone + "\n").encode(),
-                        dtype=np.uint8).copy()
-    span = np.array([9 if c == "d" else 0 for c in template] + [0] * (zone + 1),
-                    dtype=np.uint8)
-    return low, span, local
+    return ("00dd-dd-ddTdd:dd:dd" + ("." + "d" * (fraction - 1) if fraction else "")).replace(
+        "d", "0").encode()
 
 
 def _wire_status(status_doc: dict[str, str], values: dict[str, float]) -> dict[str, int] | None:

@@ -79,9 +79,12 @@ class Spool:
         """Fraction of the size limit in use (the alarm fires near 1.0)."""
         return self._bytes / self.max_bytes
 
-    def push(self, lines: list[str]) -> None:
-        """Append one batch durably (fsync'd), or raise SpoolFull / CollectorError (disk)."""
+    def push(self, lines: list[str], points: int | None = None) -> None:
+        """Append one batch durably (fsync'd), or raise SpoolFull / CollectorError (disk).
+        `lines`: line-protocol texts, each one point or `points` in all ("\n" between)."""
         body = "\n".join(lines)
+        if points is None:
+            points = len(lines)
         if self._bytes + len(body) > self.max_bytes:
             raise SpoolFull(f"spool full ({_size(self._bytes)} of {_size(self.max_bytes)})")
         self._check_disk(len(body))
@@ -89,10 +92,10 @@ class Spool:
             with self._lock:
                 self._conn.execute(
                     "INSERT INTO spool (points, body, spooled_at) VALUES (?, ?, ?)",
-                    (len(lines), body, time.time()),
+                    (points, body, time.time()),
                 )
                 self._batches += 1
-                self._points += len(lines)
+                self._points += points
                 self._bytes += len(body)
         except sqlite3.Error as exc:
             # Disk full lands here: the caller keeps the messages unacknowledged.

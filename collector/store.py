@@ -24,7 +24,9 @@ class Store(Protocol):
 
     def write(self, readings: Sequence[Reading]) -> None: ...
 
-    def write_lines(self, lines: Sequence[str]) -> None: ...
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Write line-protocol texts: each one point, or several with "\n" between (the
+        intake writes a message's points as one text)."""
 
     def read_frame(self, plant: str, start: datetime, end: datetime) -> pd.DataFrame: ...
 
@@ -69,7 +71,8 @@ class MemoryStore:
 
     def write_lines(self, lines: Sequence[str]) -> None:
         self._check_up()
-        self.lines.extend(lines)
+        for text in lines:  # one item per point, as written
+            self.lines.extend(text.split("\n"))
 
     def read_frame(self, plant: str, start: datetime, end: datetime) -> pd.DataFrame:
         """The readings frame of one plant in [start, end)."""

@@ -114,6 +114,8 @@ def iso_runs(draw: st.DrawFn) -> list[str]:
             lambda t: t + "0", lambda t: t[:-1], lambda t: t[:19] + ".5" + t[19:],
             lambda t: t[:-3] + t[-2:] if t[-1] != "Z" else t[:-1] + "z",
             lambda t: "21" + t[2:], lambda t: "19" + t[2:],
+            lambda t: t[:-6] + {"+": "-", "-": "+"}[t[-6]] + t[-5:] if t[-6] in "+-" else t,
+            lambda t: t[:10] + "\n" + t[11:], lambda t: t[:-1] + "\n" + t[-1],
         ]))
         texts[at] = bend(texts[at])
     return texts

@@ -42,7 +42,7 @@ class ScriptedStore:
             raise StoreError("InfluxDB unreachable (scripted)")
         if any(self.poison in line for line in lines):
             raise StoreError("partial write: field type conflict (scripted)", retryable=False)
-        for line in lines:
+        for line in "\n".join(lines).split("\n"):  # an item may hold several points
             series, _fields, ts = line.rsplit(" ", 2)
             self.points[f"{series} {ts}"] = line
 
@@ -240,6 +240,20 @@ def test_poison_point_is_isolated_into_dead_letters(harness):
     assert [(d.topic, "field type conflict" in d.reason) for d in letters] == [
         ("influxdb-rejected", True)
     ]
+
+
+def test_poison_point_inside_an_array_is_isolated_alone(harness):
+    """An array's points travel as one text; a rejected write splits it down to the point."""
+    harness.store.poison = "cod=999.5"
+    records = [encode_record(T0 + timedelta(minutes=k), {"cod": 999.5 if k == 6 else 50.0 + k})
+               for k in range(10)]
+    harness.intake.submit(Message(TOPIC, encode_message(records), 1, 1, 1))
+    harness.intake.submit(_message(20))
+    assert wait_for(lambda: len(harness.acked) == 2, timeout=5)
+    assert len(harness.store.points) == 10
+    letters = harness.dead.latest()
+    assert len(letters) == 1 and letters[0].payload.decode().count("\n") == 0
+    assert "cod=999.5" in letters[0].payload.decode()
 
 
 def test_dead_letter_store_failure_holds_the_message(harness, monkeypatch):
