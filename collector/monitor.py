@@ -17,7 +17,7 @@ import numpy as np
 
 from collector.payload import Block, utc_time
 from collector.schedule import hour_floor
-from rules.evaluate import instantaneous_series_findings
+from rules.evaluate import instantaneous_series_findings, quiet_round
 from rules.findings import Finding
 from rules.limits import EffectiveLimits, plant_limits
 from rules.permit import Plant
@@ -188,8 +188,11 @@ class Monitor:
                 self._book.mark_late(plant_id, earliest)
             try:
                 limits = self._limits.get(plant, now.astimezone(plant.zone).date())
+                # A station whose round is provably quiet needs no series at all.
                 extracted = [one.series(name, key, self._checks)
                              for name, one in stations.items()
+                             if not one.quiet(name, plant.stations.get(name, ()), self._checks,
+                                              limits)
                              for key in plant.stations.get(name, ())]
                 findings.extend(instantaneous_series_findings(
                     extracted, plant, self._checks, limits))
@@ -304,6 +307,24 @@ class _StationRound:
             values = np.full(len(self.times), np.nan)
             status = np.zeros(len(self.times), dtype=np.int64)
         return series_of(station, key, self.times, values, status, settings)
+
+    def quiet(
+        self, station: str, wanted: Collection[str], settings: CheckSettings,
+        limits: EffectiveLimits,
+    ) -> bool:
+        """True when the round provably gives no inline finding for the keys of `wanted` it
+        has (`rules.evaluate.quiet_round`, all columns at once): every record has them all
+        and status 00. False sends its series through the inline checks, which decide."""
+        if self.status is not None:
+            return False
+        columns = [index for index, key in enumerate(self.keys) if key in wanted]
+        if not columns:
+            return True  # no configured series in the round: nothing to judge
+        grid = self.values if len(columns) == len(self.keys) else self.values[:, columns]
+        if np.isnan(grid).any():
+            return False
+        return quiet_round(station, [self.keys[index] for index in columns], grid, settings,
+                           limits)
 
     def note_latest(
         self, plant: str, station: str,

@@ -7,7 +7,7 @@ is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -155,6 +155,50 @@ def instantaneous_series_findings(
             findings += bases.instantaneous(ctx, one)
     findings.sort(key=_sort_key)
     return findings
+
+
+def quiet_round(
+    station: str, keys: Sequence[str], values: np.ndarray, settings: CheckSettings,
+    limits: EffectiveLimits,
+) -> bool:
+    """`_quiet` for every column of one station's round at once: True when each key's series
+    provably gives no inline finding. `values`: records x `keys` in time order, every record
+    with every key and status 00 (a NaN or a status makes the series differ: not for this).
+    One reduction per check over all columns instead of one per series (the inline check of
+    a backfill round was mostly these per-series numpy calls)."""
+    count = len(values)
+    if not count or not keys:
+        return True
+    columns = np.ascontiguousarray(values.T)  # reductions along rows: ~5x cheaper than axis 0
+    lows = columns.min(axis=1).tolist()
+    highs = columns.max(axis=1).tolist()
+    steps = None
+    if count > 1:
+        steps = np.abs(columns[:, 1:] - columns[:, :-1]).max(axis=1).tolist()
+        repeats = (columns[:, 1:] == columns[:, :-1]).any(axis=1).tolist()
+    instant = "instantaneous" in settings.alert_bases \
+        and station in settings.compliance_stations
+    for column, key in enumerate(keys):
+        low, high = lows[column], highs[column]
+        lo, hi = settings.physical_range(key)
+        if low < lo or high > hi:
+            return False  # an impossible value: not valid
+        if steps is not None:
+            if (count >= settings.stuck_readings and key not in settings.stuck_exempt
+                    and repeats[column]):
+                return False
+            step = settings.jump_steps.get(key)
+            if step is not None and steps[column] > step:
+                return False
+        if key == "flow_bypass" and high > 0:
+            return False
+        limit = limits.get(key) if instant and key in limits.limits else None
+        if limit is not None:
+            if limit.max is not None and high > float(limit.max):
+                return False
+            if limit.min is not None and low < float(limit.min):
+                return False
+    return True
 
 
 def _quiet(series: Series, settings: CheckSettings, limit: Limit | None) -> bool:
