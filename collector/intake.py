@@ -91,7 +91,7 @@ class Intake:
         deadletters: DeadLetterStore,
         ack: Callable[[Sequence[Message]], None],
         on_durable: Callable[[list[Block]], None] | None = None,
-        batch_size: int = 20000,
+        batch_size: int = 40000,
         flush_interval: float = 0.05,
         retry_interval: float = 2.0,
     ) -> None:

@@ -57,7 +57,7 @@ class Collector:
         plants: Sequence[Plant],
         checks: CheckSettings,
         alerts: AlertSettings,
-        batch_size: int = 20000,
+        batch_size: int = 40000,
         flush_interval: float = 0.05,
         check_every: timedelta = timedelta(minutes=1),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -39,7 +39,10 @@ class ServiceSettings(BaseModel):
     http_host: str = Field(default="127.0.0.1", description="address /healthz listens on")
     log_json: bool = Field(default=False, description="one JSON object per log line")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    batch_size: int = Field(default=20000, ge=1, description="max records per InfluxDB write")
+    batch_size: int = Field(
+        default=40000, ge=1,
+        description="max records per intake batch (a large one goes to InfluxDB as two "
+                    "requests at once)")
     flush_interval_ms: int = Field(
         default=50, ge=1, description="max wait to fill a batch (adds to alert latency)"
     )

@@ -133,3 +133,37 @@ def test_gc_thresholds_are_raised_never_lowered() -> None:
         assert gc.get_threshold() == (10_000, 50, 10)
     finally:
         gc.set_threshold(*saved)
+
+
+def test_a_large_write_goes_as_two_requests_and_fails_as_one(stack, influx_db) -> None:
+    """From PARALLEL_WRITE_BYTES on, the v1 store posts two halves at once (real influxd):
+    every point stored; a rejected point in one half fails the write as not retryable (the
+    intake then isolates it); an unreachable server fails it as retryable."""
+    from collector.errors import StoreError
+    from collector.influx1 import PARALLEL_WRITE_BYTES
+
+    store = InfluxV1Store(InfluxSettings(url=stack.influx_url, database=influx_db))
+    base = 1_790_000_000_000_000_000
+    texts = ["\n".join(f"reading,cluster=kb,plant=p{b},station=outlet cod={k}.5 {base + k}"
+                       for k in range(100)) for b in range(200)]
+    assert sum(map(len, texts)) >= PARALLEL_WRITE_BYTES
+    try:
+        store.write_lines(texts)
+        assert store._side is not None  # the helper thread took the second half
+        counts = store.record_counts([f"p{b}" for b in range(200)],
+                                     datetime(2026, 1, 1, tzinfo=UTC),
+                                     datetime(2027, 1, 1, tzinfo=UTC))
+        assert sum(counts.values()) == 20_000
+        poison = f"reading,plant=x cod=\"text\" {base + 1}"  # a string where cod is a float
+        poisoned = [*texts[:150], texts[150] + "\n" + poison, *texts[151:]]
+        with pytest.raises(StoreError) as rejected:
+            store.write_lines(poisoned)
+        assert not rejected.value.retryable
+    finally:
+        store.close()
+    dead = InfluxV1Store(InfluxSettings(url=f"http://127.0.0.1:{free_port()}",
+                                        database=influx_db))
+    with pytest.raises(StoreError) as down:
+        dead.write_lines(texts)
+    assert down.value.retryable
+    dead.close()
