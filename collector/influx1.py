@@ -65,7 +65,7 @@ class InfluxV1Store:
         self.write_lines(reading_lines(readings))
 
     def write_lines(self, lines: Sequence[str]) -> None:
-        """Write line-protocol texts (a point each, or several with "\n" between): one
+        """Write line-protocol texts (a point each, or several on separate lines): one
         request, or two at once from `PARALLEL_WRITE_BYTES` on. Returns once InfluxDB has
         them all; StoreError(retryable=False) when it rejects some (a retryable error wins
         when the other half had one: the caller keeps the whole write for later)."""

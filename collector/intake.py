@@ -302,7 +302,7 @@ class Intake:
         return True
 
     def _write_isolating(self, lines: Sequence[str]) -> None:
-        """Write line-protocol texts (one point or several, "\n" between); on a 4xx split
+        """Write line-protocol texts (one point or several on separate lines); on a 4xx split
         them until the rejected points are isolated."""
         try:
             self.store.write_lines(lines)

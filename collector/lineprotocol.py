@@ -44,7 +44,7 @@ def block_lines(block: Block) -> list[str]:
 
 
 def block_text(block: Block) -> str:
-    """`block_lines` as one text, "\n" between points: what the intake writes (splitting a
+    """`block_lines` as one text, a line per point: what the intake writes (splitting a
     block's text into lines was a sixth of its line-protocol cost; a rejected write is split
     into points only then).
 
@@ -115,11 +115,11 @@ def _run_lines(prefix: str, order: list[str], run: list[Reading]) -> list[str]:
 def _format_run(
     prefix: str, order: Sequence[str], values: list[float], ns: list[int]
 ) -> str | None:
-    """Lines ("\n" between) of records with every key of `order` (values row by row) and no
-    status, or None when a value's text would differ from repr's, or is NaN. The values are
-    encoded by one msgspec call, whose float text is repr's wherever it has no exponent and no
-    leading "0.0000" and is not `null` (NaN; checked on the whole text), and laid into one
-    %-template holding every line and its ns time (`ns`: ints)."""
+    """One text, a line per record, of records with every key of `order` (values row by
+    row) and no status, or None when a value's text would differ from repr's, or is NaN.
+    The values are encoded by one msgspec call, whose float text is repr's wherever it has
+    no exponent and no leading "0.0000" and is not `null` (NaN; checked on the whole text),
+    and laid into one %-template holding every line and its ns time (`ns`: ints)."""
     text = _ENCODE(values)
     if b"e" in text or b"l" in text or b"0.0000" in text:
         return None

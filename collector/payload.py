@@ -347,7 +347,8 @@ def _keyed_decoder(order: tuple[str, ...]) -> _Keyed | None:
                          ("seq", int | None, None),
                          ("status", dict[str, str] | msgspec.UnsetType, msgspec.UNSET)],
         forbid_unknown_fields=True, gc=False)
-    return _Keyed(order, msgspec.json.Decoder(list[record]), attrgetter(*fields))  # type: ignore[valid-type]
+    decoder = msgspec.json.Decoder(list[record])  # type: ignore[valid-type]
+    return _Keyed(order, decoder, attrgetter(*fields))
 
 
 def _keyed_block(ids: Topic, records: list[Any], keyed: _Keyed) -> Block | None:

@@ -81,7 +81,8 @@ class Spool:
 
     def push(self, lines: list[str], points: int | None = None) -> None:
         """Append one batch durably (fsync'd), or raise SpoolFull / CollectorError (disk).
-        `lines`: line-protocol texts, each one point or `points` in all ("\n" between)."""
+        `lines`: line-protocol texts, each one point or several on separate lines; `points`
+        in all (default: one per text)."""
         body = "\n".join(lines)
         if points is None:
             points = len(lines)

@@ -25,7 +25,7 @@ class Store(Protocol):
     def write(self, readings: Sequence[Reading]) -> None: ...
 
     def write_lines(self, lines: Sequence[str]) -> None:
-        """Write line-protocol texts: each one point, or several with "\n" between (the
+        """Write line-protocol texts: each one point, or several on separate lines (the
         intake writes a message's points as one text)."""
 
     def read_frame(self, plant: str, start: datetime, end: datetime) -> pd.DataFrame: ...
