@@ -24,7 +24,7 @@ from rules.frame import PLANT, STATION, STATUS_SUFFIX, TIME, build_frame, empty_
 # influxd reads one write request on one core: a write of at least this many bytes (~10,000
 # points) goes as two requests at once, the second from a helper thread with its own session,
 # so influxd can use both cores while the intake parses the next batch (issue 16: 100-record
-# arrays ~173k -> ~196k records/s with 40,000-point batches, docs/performance.md).
+# arrays from ~170k to ~200k records/s with 40,000-point batches, docs/performance.md).
 PARALLEL_WRITE_BYTES = 1_000_000
 
 
