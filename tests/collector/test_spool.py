@@ -394,3 +394,31 @@ def test_stop_while_a_batch_is_held_returns_with_nothing_acknowledged(tmp_path):
     assert p.acks == [] and store.lines == []
     p.spool.close()
     p.dead.close()
+
+
+def test_remove_falls_back_to_one_batch_per_delete_when_the_disk_refuses_a_big_one(tmp_path):
+    """A nearly full disk refused one DELETE of many replayed batches (its WAL pages), every
+    retry, forever; they are then removed one per delete, and the counters stay exact."""
+    spool = Spool(tmp_path, 10_000_000)
+    for k in range(4):
+        spool.push([f"a{k} 1", f"b{k} 2"])
+
+    class RefusingBigDeletes:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if sql.startswith("DELETE FROM spool WHERE id <= ?"):
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.conn.execute(sql, *args)
+
+        def close(self) -> None:
+            self.conn.close()
+
+    spool._conn = RefusingBigDeletes(spool._conn)  # type: ignore[assignment]
+    head = spool.peek(6)
+    assert head is not None and len(head.lines) == 6
+    spool.remove(head.id)
+    assert (spool.batches, spool.depth) == (1, 2)
+    assert spool.peek().lines == ["a3 1", "b3 2"]
+    spool.close()
