@@ -309,11 +309,11 @@ class Intake:
         except StoreError as exc:
             if exc.retryable:
                 raise
-            if len(lines) == 1 and "\n" in lines[0]:
-                self._write_isolating(lines[0].split("\n"))
-                return
             if len(lines) == 1:
-                self._dead_letter("influxdb-rejected", lines[0].encode(), str(exc))
+                if "\n" in lines[0]:  # a message's points: split them
+                    self._write_isolating(lines[0].split("\n"))
+                else:
+                    self._dead_letter("influxdb-rejected", lines[0].encode(), str(exc))
                 return
             middle = len(lines) // 2
             self._write_isolating(lines[:middle])

@@ -9,7 +9,7 @@ from operator import attrgetter, itemgetter
 
 import msgspec
 
-from collector.payload import Block, Reading
+from collector.payload import Block, Reading, time_ns
 from rules.frame import STATUS_SUFFIX
 
 MEASUREMENT = "reading"
@@ -104,8 +104,7 @@ def _run_lines(prefix: str, order: list[str], run: list[Reading]) -> list[str]:
     values = list(map(fetch, map(_VALUES, run)))
     if order and not any(map(_STATUS, run)) and _FLOAT.issuperset(
             map(type, chain.from_iterable(values))):
-        ns = [int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
-              for ts in map(_TS, run)]
+        ns = list(map(time_ns, map(_TS, run)))
         text = _format_run(prefix, order, list(chain.from_iterable(values)), ns)
         if text is not None:
             return text.split("\n")
@@ -153,9 +152,7 @@ def _template_lines(
                              for key, code in sorted(status.items())])
             if order:
                 tail = "," + tail
-        ts = reading.ts
-        ns = int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
-        append(template % (*map(float, fetch(reading.values)), tail, ns))
+        append(template % (*map(float, fetch(reading.values)), tail, time_ns(reading.ts)))
     return lines
 
 
@@ -189,7 +186,7 @@ def _line(prefix: str, reading: Reading) -> str:
     fields = [f"{key}={float(value)!r}" for key, value in sorted(reading.values.items())]
     if reading.status:
         fields += [f"{key}{STATUS_SUFFIX}={code}i" for key, code in sorted(reading.status.items())]
-    ns = int(reading.ts.timestamp()) * 1_000_000_000 + reading.ts.microsecond * 1000
+    ns = time_ns(reading.ts)
     return f"{prefix}{','.join(fields)} {ns}"
 
 

@@ -286,12 +286,7 @@ def _wire_block(ids: Topic, records: list[_WireRecord]) -> Block | None:
     shape = first.keys()
     if all(map(shape.__eq__, map(dict.keys, docs))):
         order = tuple(sorted(first))
-        if len(order) > 1:
-            values = np.fromiter(chain.from_iterable(map(itemgetter(*order), docs)),
-                                 dtype=np.float64, count=count * len(order)).reshape(count, -1)
-        else:
-            values = np.array(list(map(itemgetter(order[0]), docs)),
-                              dtype=np.float64).reshape(count, 1)
+        values = _row_grid(docs, itemgetter(*order), count, len(order))
     else:
         for doc in docs:
             if not doc or not (doc.keys() <= keys or _learn_keys(doc, keys)):
@@ -361,16 +356,20 @@ def _keyed_block(ids: Topic, records: list[Any], keyed: _Keyed) -> Block | None:
     if head is None:
         return None
     times, seqs = head
-    docs = map(_VALUES, records)
-    width = len(keyed.order)
-    if width > 1:
-        values = np.fromiter(chain.from_iterable(map(keyed.getter, docs)), dtype=np.float64,
-                             count=count * width).reshape(count, width)
-    else:
-        values = np.fromiter(map(keyed.getter, docs), dtype=np.float64,
-                             count=count).reshape(count, 1)
+    values = _row_grid(map(_VALUES, records), keyed.getter, count, len(keyed.order))
     return _new_block(ids.cluster, ids.plant, ids.station, times, keyed.order, values, None,
                       seqs)
+
+
+def _row_grid(
+    docs: Iterable[Any], getter: Callable[[Any], Any], count: int, width: int
+) -> np.ndarray:
+    """records x `width` float64 of records that all have every key: `getter` gives a record's
+    values in key order (a tuple, or the value itself when there is one key)."""
+    items: Iterable[Any] = map(getter, docs)
+    if width > 1:
+        items = chain.from_iterable(items)
+    return np.fromiter(items, dtype=np.float64, count=count * width).reshape(count, width)
 
 
 def _times_and_seqs(records: list[Any]) -> tuple[np.ndarray, tuple[int | None, ...]] | None:
@@ -449,7 +448,7 @@ def _wire_times(raw: list[str | int | float]) -> np.ndarray | None:
             ts = datetime.fromtimestamp(value / 1000, tz=UTC)
         else:
             return None
-        out.append(int(ts.timestamp()) * NS_PER_S + ts.microsecond * 1000)
+        out.append(time_ns(ts))
     return np.array(out, dtype=np.int64)
 
 
